@@ -1,0 +1,10 @@
+"""The embedded default: SQLite, demo keys generated once into the data directory."""
+
+from shouwang.settings.base import *  # noqa: F403
+from shouwang.settings.base import DATA_DIR
+from shouwang.core.keys import load_or_create_demo_keys
+
+_keys = load_or_create_demo_keys(DATA_DIR / "demo-keys.env")
+SECRET_KEY = SECRET_KEY or _keys["SHOUWANG_SECRET_KEY"]  # noqa: F405
+SHOUWANG_HASH_KEY = SHOUWANG_HASH_KEY or _keys["SHOUWANG_HASH_KEY"]  # noqa: F405
+SHOUWANG_DATA_KEY = SHOUWANG_DATA_KEY or _keys["SHOUWANG_DATA_KEY"]  # noqa: F405

@@ -1,0 +1,9 @@
+"""Tests: fixed throw-away keys, fast hashing, SQLite unless DATABASE_URL names PostgreSQL."""
+
+from shouwang.settings.base import *  # noqa: F403
+
+SECRET_KEY = "test-only-secret-key-not-for-production-0123456789"
+SHOUWANG_HASH_KEY = "dGVzdC1oYXNoLWtleS0wMTIzNDU2Nzg5YWJjZGVmMDE="
+SHOUWANG_DATA_KEY = "dGVzdC1kYXRhLWtleS0wMTIzNDU2Nzg5YWJjZGVmMDE="
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+LOGGING["root"]["handlers"] = ["file"]  # noqa: F405
