@@ -77,11 +77,26 @@ class Protector:
 
     def encrypt(self, value: str, *, context: bytes = b"") -> str:
         """`suite:base64(nonce + ciphertext + tag)`; `context` is bound as associated data."""
+        return f"{self.suite}:" + base64.b64encode(self.encrypt_bytes(value.encode(), context=context)).decode()
+
+    def encrypt_bytes(self, data: bytes, *, context: bytes = b"") -> bytes:
+        """Raw `nonce + ciphertext + tag`, for files at rest (uploads awaiting import)."""
         nonce = os.urandom(_NONCE)
         enc = self._cipher(nonce).encryptor()
         enc.authenticate_additional_data(context)
-        body = enc.update(value.encode()) + enc.finalize()
-        return f"{self.suite}:" + base64.b64encode(nonce + body + enc.tag).decode()
+        body = enc.update(data) + enc.finalize()
+        return nonce + body + enc.tag
+
+    def decrypt_bytes(self, raw: bytes, *, context: bytes = b"") -> bytes:
+        if len(raw) < _NONCE + _TAG:
+            raise ProtectError("ciphertext is truncated")
+        nonce, body, tag = raw[:_NONCE], raw[_NONCE:-_TAG], raw[-_TAG:]
+        dec = self._cipher(nonce, tag).decryptor()
+        dec.authenticate_additional_data(context)
+        try:
+            return dec.update(body) + dec.finalize()
+        except InvalidTag as exc:
+            raise ProtectError("ciphertext failed authentication (wrong key or tampered)") from exc
 
     def decrypt(self, token: str, *, context: bytes = b"") -> str:
         suite, _, payload = token.partition(":")
@@ -91,12 +106,4 @@ class Protector:
             raw = base64.b64decode(payload.encode(), validate=True)
         except ValueError as exc:
             raise ProtectError("ciphertext is not base64") from exc
-        if len(raw) < _NONCE + _TAG:
-            raise ProtectError("ciphertext is truncated")
-        nonce, body, tag = raw[:_NONCE], raw[_NONCE:-_TAG], raw[-_TAG:]
-        dec = self._cipher(nonce, tag).decryptor()
-        dec.authenticate_additional_data(context)
-        try:
-            return (dec.update(body) + dec.finalize()).decode()
-        except InvalidTag as exc:
-            raise ProtectError("ciphertext failed authentication (wrong key or tampered)") from exc
+        return self.decrypt_bytes(raw, context=context).decode()

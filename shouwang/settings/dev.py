@@ -8,3 +8,4 @@ _keys = load_or_create_demo_keys(DATA_DIR / "demo-keys.env")
 SECRET_KEY = SECRET_KEY or _keys["SHOUWANG_SECRET_KEY"]  # noqa: F405
 SHOUWANG_HASH_KEY = SHOUWANG_HASH_KEY or _keys["SHOUWANG_HASH_KEY"]  # noqa: F405
 SHOUWANG_DATA_KEY = SHOUWANG_DATA_KEY or _keys["SHOUWANG_DATA_KEY"]  # noqa: F405
+SHOUWANG_SHOW_DEMO_HINT = True

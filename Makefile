@@ -1,0 +1,58 @@
+# Shouwang — two commands on a fresh machine: `make demo` and `make test`.
+# Needs only Python >= 3.12 and make; uv is installed if absent.
+
+SHELL := /bin/bash
+export UV_PYTHON_DOWNLOADS := never
+# pyenv hides non-default interpreters behind its shims unless they are named.
+export PYENV_VERSION ?= $(shell command -v pyenv >/dev/null 2>&1 && pyenv versions --bare 2>/dev/null | grep -E '^3\.(1[1-9])' | tr '\n' ':' | sed 's/:$$//')
+UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+RUN := $(UV) run --frozen
+HOUSEHOLDS ?= 30000
+COUNTY ?= 522630
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# Test databases: SQLite always; PostgreSQL when TEST_POSTGRES_URL answers (CI sets it).
+TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
+
+.PHONY: demo serve test test-sqlite test-postgres lint typecheck check-seam uv env bench-divisions clean
+
+$(UV):
+	python3 -m pip install --user --quiet uv || python3 -m pip install --quiet --break-system-packages --user uv
+
+env: $(UV)
+	$(UV) sync --frozen
+
+demo: env
+	$(RUN) shouwang migrate --no-input -v0
+	$(RUN) shouwang setup-demo --county $(COUNTY) --households $(HOUSEHOLDS)
+	$(MAKE) --no-print-directory serve
+
+serve:
+	@bash scripts/serve-demo.sh $(HOST) $(PORT)
+
+test: env lint check-seam test-sqlite test-postgres
+
+test-sqlite:
+	$(RUN) pytest -q -p no:cacheprovider -n 2 --dist loadfile
+
+test-postgres:
+	@if $(RUN) python scripts/db_available.py "$(TEST_POSTGRES_URL)"; then \
+		DATABASE_URL="$(TEST_POSTGRES_URL)" $(RUN) pytest -q -p no:cacheprovider -n 2 --dist loadfile -m "not browser"; \
+	else echo "PostgreSQL at $(TEST_POSTGRES_URL) not reachable: PostgreSQL run skipped"; \
+		if [ -n "$$CI" ]; then exit 1; fi; fi
+
+lint:
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+
+typecheck:
+	$(RUN) mypy engine shouwang
+
+check-seam:
+	$(RUN) lint-imports
+
+bench-divisions: env
+	SHOUWANG_DATA_DIR=$$(mktemp -d) bash -c '$(RUN) shouwang migrate -v0 && $(RUN) shouwang load-divisions --json'
+
+clean:
+	rm -rf var .venv

@@ -1,0 +1,181 @@
+"""Forms of the registry's web UI: the household list filter and the edit forms.
+
+Edit forms carry a `version` of the record as it was when the form was loaded; the view
+refuses to save when the record has changed since (optimistic concurrency, see views).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from shouwang.regions.models import CODE_LENGTHS, Level, Region
+from shouwang.registry import choices as c
+from shouwang.registry.models import Household, Member
+
+ID_TAIL = re.compile(r"^[0-9]{0,3}[0-9Xx]$")
+
+HOUSEHOLD_EDITABLE = (
+    "address", "phone", "household_type", "poverty_exit_year", "monitoring_category", "monitoring_state",
+    "housing_grade", "housing_appraised_on", "food_clothing_ok", "water_quantity_ok", "water_quality_ok",
+    "water_convenience_ok", "water_reliability_ok",
+)
+MEMBER_EDITABLE = (
+    "name", "relationship", "ethnicity", "education", "school_status", "health", "disability_type",
+    "disability_grade", "labour_capacity", "work_status", "work_place", "medical_insurance", "pension_insurance",
+    "dibao", "tekun", "death_date",
+)
+
+
+def _blank_first(choices: list[tuple[str, str]], label: Any = "全部") -> list[tuple[str, Any]]:
+    return [("", label), *choices]
+
+
+def region_choices(region: Region | None, *, depth: int = 2) -> list[tuple[str, Any]]:
+    """The regions below `region`, down `depth` levels (a county: townships and their villages).
+
+    Grouped by the first level below, so a county officer picks 乡镇 or a village under it.
+    """
+    if region is None or region.level >= Level.VILLAGE:
+        return []
+    lowest = min(region.level + depth, Level.VILLAGE)
+    rows = list(
+        Region.objects.filter(code__startswith=region.code, level__gt=region.level, level__lte=lowest)
+        .order_by("code")
+        .values_list("code", "name", "level")
+    )
+    child_length = CODE_LENGTHS[Level(region.level + 1)]
+    choices: list[tuple[str, Any]] = [("", _("全部"))]
+    for code, name, level in rows:
+        indent = "\u3000" * (level - region.level - 1)
+        label = f"{indent}{name}" if len(code) > child_length else f"{name}"
+        choices.append((code, label))
+    return choices
+
+
+class HouseholdFilterForm(forms.Form):
+    """The household list's filters; every value is optional and validated against the scope."""
+
+    region = forms.ChoiceField(label=_("乡镇/村"), required=False)
+    household_type = forms.ChoiceField(label=_("户类型"), required=False, choices=_blank_first(c.HOUSEHOLD_TYPES))
+    monitoring_state = forms.ChoiceField(label=_("监测状态"), required=False,
+                                         choices=_blank_first(c.MONITORING_STATES))
+    housing_unsafe = forms.BooleanField(label=_("仅住房不安全（C/D级）"), required=False)
+    name = forms.CharField(label=_("姓名"), required=False, max_length=50,
+                           widget=forms.TextInput(attrs={"placeholder": _("户主或成员姓名")}))
+    id_tail = forms.CharField(label=_("身份证号后四位"), required=False, max_length=4,
+                              widget=forms.TextInput(attrs={"placeholder": _("如 123X"), "inputmode": "text"}))
+
+    def __init__(self, *args: Any, scope: Region | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.scope = scope
+        self.fields["region"].choices = region_choices(scope)
+        for field in self.fields.values():
+            css = "form-check-input" if isinstance(field.widget, forms.CheckboxInput) else (
+                "form-select form-select-sm" if isinstance(field.widget, forms.Select)
+                else "form-control form-control-sm")
+            field.widget.attrs.setdefault("class", css)
+
+    def clean_region(self) -> str:
+        code = self.cleaned_data.get("region") or ""
+        if code and (self.scope is None or not code.startswith(self.scope.code)):
+            raise forms.ValidationError(_("该区划不在您的管辖范围内"))
+        return code
+
+    def clean_id_tail(self) -> str:
+        tail = (self.cleaned_data.get("id_tail") or "").strip().upper()
+        if tail and not ID_TAIL.match(tail):
+            raise forms.ValidationError(_("请输入身份证号的最后 1–4 位（数字或 X）"))
+        return tail
+
+    def clean_name(self) -> str:
+        return (self.cleaned_data.get("name") or "").strip()
+
+
+class StyledModelForm(forms.ModelForm):
+    """Bootstrap classes on every widget, and the record's version as a hidden field."""
+
+    version = forms.CharField(widget=forms.HiddenInput, required=True)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial["version"] = self.version_of(self.instance)
+        for field in self.fields.values():
+            widget = field.widget
+            if isinstance(widget, forms.CheckboxInput):
+                widget.attrs.setdefault("class", "form-check-input")
+            elif isinstance(widget, forms.Select):
+                widget.attrs.setdefault("class", "form-select")
+            elif not isinstance(widget, forms.HiddenInput):
+                widget.attrs.setdefault("class", "form-control")
+
+    @staticmethod
+    def version_of(instance: Any) -> str:
+        raise NotImplementedError
+
+    def changed_values(self) -> dict[str, Any]:
+        """The cleaned values of the model fields (the action applies only what differs)."""
+        return {name: self.cleaned_data[name] for name in self._meta.fields if name in self.cleaned_data}
+
+
+class HouseholdForm(StyledModelForm):
+    class Meta:
+        model = Household
+        fields = HOUSEHOLD_EDITABLE
+        widgets = {
+            "housing_appraised_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "address": forms.TextInput(),
+        }
+
+    @staticmethod
+    def version_of(instance: Household) -> str:
+        return instance.updated_at.isoformat() if instance.updated_at else ""
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("household_type") == c.POVERTY_ESCAPED and not data.get("poverty_exit_year"):
+            self.add_error("poverty_exit_year", _("脱贫户必须填写脱贫年度"))
+        year = data.get("poverty_exit_year")
+        # Legacy values stay editable around it; only a newly typed year is checked.
+        if year and "poverty_exit_year" in self.changed_data and not 2014 <= year <= 2020:
+            self.add_error("poverty_exit_year", _("脱贫年度应在 2014–2020 年之间"))
+        if data.get("monitoring_state") == "监测中" and not data.get("monitoring_category"):
+            self.add_error("monitoring_category", _("监测中的农户必须选择监测对象类别"))
+        return data
+
+
+def member_version(member: Member) -> str:
+    """A fingerprint of every stored value of the member: changes whenever anyone edits it."""
+    values = [f"{f.attname}={getattr(member, f.attname)!r}" for f in Member._meta.concrete_fields]
+    return hashlib.sha256("\x1f".join(values).encode()).hexdigest()[:32]
+
+
+class MemberForm(StyledModelForm):
+    class Meta:
+        model = Member
+        fields = MEMBER_EDITABLE
+        widgets = {"death_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
+
+    @staticmethod
+    def version_of(instance: Member) -> str:
+        return member_version(instance)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("health") != "残疾":
+            if data.get("disability_type"):
+                self.add_error("disability_type", _("只有健康状况为“残疾”的成员才能填写残疾类别"))
+            if data.get("disability_grade"):
+                self.add_error("disability_grade", _("只有健康状况为“残疾”的成员才能填写残疾等级"))
+        return data
+
+
+class MemberSearchForm(forms.Form):
+    q = forms.CharField(label=_("姓名或身份证号后四位"), required=False, max_length=50,
+                        widget=forms.TextInput(attrs={"class": "form-control", "autofocus": True,
+                                                      "placeholder": _("姓名、身份证号后四位或完整身份证号")}))
