@@ -37,7 +37,7 @@ test-sqlite:
 
 test-postgres:
 	@if $(RUN) python scripts/db_available.py "$(TEST_POSTGRES_URL)"; then \
-		DATABASE_URL="$(TEST_POSTGRES_URL)" $(RUN) pytest -q -p no:cacheprovider -n 2 --dist loadfile -m "not browser"; \
+		DATABASE_URL="$(TEST_POSTGRES_URL)" $(RUN) pytest -q -p no:cacheprovider -n 2 --dist loadfile -m "not browser and not slow"; \
 	else echo "PostgreSQL at $(TEST_POSTGRES_URL) not reachable: PostgreSQL run skipped"; \
 		if [ -n "$$CI" ]; then exit 1; fi; fi
 

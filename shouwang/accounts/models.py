@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from shouwang.accounts.roles import CAPABILITIES, ROLE_LEVEL, Capability, Role
+from shouwang.accounts.roles import ADMIN_ROLES, CAPABILITIES, ROLE_LEVEL, Capability, Role
 
 
 class User(AbstractUser):
@@ -34,6 +36,12 @@ class User(AbstractUser):
         level = ROLE_LEVEL.get(self.role)
         if level is not None and self.region.level != level:
             raise ValidationError({"region": _("该角色的所属区划层级不符")})
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # The admin site is the console of the three administrators, and only theirs.
+        if not self.is_superuser:
+            self.is_staff = self.role in ADMIN_ROLES
+        super().save(*args, **kwargs)
 
     def can(self, capability: Capability) -> bool:
         """Whether the role grants the capability. Superusers exist for break-glass only and

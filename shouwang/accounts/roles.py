@@ -66,3 +66,5 @@ ROLE_LEVEL: dict[str, int | None] = {
     Role.SECURITY_ADMIN: None,
     Role.AUDIT_ADMIN: None,
 }
+
+ADMIN_ROLES = frozenset({Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN})

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 from django.utils import timezone
 
 from shouwang.jobs.models import Job, JobStatus
@@ -81,7 +81,10 @@ def work(*, once: bool = False, poll: float = 1.0, stop: Callable[[], bool] = la
     """The worker loop; returns the number of jobs run."""
     done = 0
     while not stop():
-        close_old_connections()
+        if not connection.in_atomic_block:
+            # A long-lived worker must drop connections the server has closed meanwhile;
+            # never inside a transaction (tests run the worker inside one).
+            close_old_connections()
         job = claim_next_job()
         if job is None:
             if once:
