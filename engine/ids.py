@@ -16,8 +16,7 @@ _CHECK = "10X98765432"
 # Province-level prefixes of GB/T 2260 in use on ID numbers (incl. 71 Taiwan, 81/82 HK/Macau,
 # 83 for residence permits of Taiwan residents).
 _PROVINCES = frozenset(
-    "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 61 62 63 64 65"
-    " 71 81 82 83".split()
+    "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 61 62 63 64 65 71 81 82 83".split()  # noqa: SIM905
 )
 
 
@@ -72,8 +71,11 @@ def parse_id_number(raw: str, *, today: dt.date | None = None) -> IDNumber:
         value = value[:6] + "19" + value[6:]
         value += check_digit(value)
     elif len(value) != 18:
-        raise IDNumberError("length", f"身份证号应为18位（或15位），实为{len(value)}位",
-                            f"ID number must have 18 (or 15) characters, not {len(value)}")
+        raise IDNumberError(
+            "length",
+            f"身份证号应为18位（或15位），实为{len(value)}位",
+            f"ID number must have 18 (or 15) characters, not {len(value)}",
+        )
     if not value[:17].isdigit() or not (value[17].isdigit() or value[17] == "X"):
         raise IDNumberError("chars", "身份证号含有非法字符", "ID number contains invalid characters")
     if value[:2] not in _PROVINCES:

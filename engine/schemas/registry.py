@@ -10,7 +10,8 @@ Two kinds, each its own sheet or CSV file:
 
 from __future__ import annotations
 
-from engine.schema import Column, ColumnType as T, TableSchema
+from engine.schema import Column, TableSchema
+from engine.schema import ColumnType as T
 
 YES_NO = ("是", "否")
 
@@ -21,8 +22,17 @@ HOUSING_GRADES = ("A", "B", "C", "D")
 RELATIONSHIPS = ("户主", "配偶", "子", "女", "儿媳", "女婿", "孙子女", "父母", "祖父母", "兄弟姐妹", "其他")
 EDUCATION_LEVELS = ("文盲或半文盲", "学龄前", "小学", "初中", "高中", "中职", "大专", "本科及以上")
 SCHOOL_STATUSES = (
-    "非在校生", "学龄前儿童", "学前教育", "小学", "七至九年级", "普通高中", "中职", "高职高专",
-    "本科", "硕士及以上", "失学辍学",
+    "非在校生",
+    "学龄前儿童",
+    "学前教育",
+    "小学",
+    "七至九年级",
+    "普通高中",
+    "中职",
+    "高职高专",
+    "本科",
+    "硕士及以上",
+    "失学辍学",
 )
 HEALTH_STATUSES = ("健康", "长期慢性病", "患有大病", "残疾")
 DISABILITY_TYPES = ("视力", "听力", "言语", "肢体", "智力", "精神", "多重")
@@ -30,8 +40,25 @@ DISABILITY_GRADES = ("一级", "二级", "三级", "四级")
 LABOUR_CAPACITIES = ("技能劳动力", "普通劳动力", "弱劳动力或半劳动力", "丧失劳动力", "无劳动力")
 WORK_STATUSES = ("务农", "县内务工", "省内县外务工", "省外务工", "公益岗位", "自主创业", "无业", "在校", "不适用")
 ETHNICITIES = (
-    "汉族", "苗族", "侗族", "布依族", "水族", "彝族", "土家族", "仡佬族", "瑶族", "壮族", "回族",
-    "蒙古族", "藏族", "维吾尔族", "满族", "白族", "哈尼族", "傣族", "其他",
+    "汉族",
+    "苗族",
+    "侗族",
+    "布依族",
+    "水族",
+    "彝族",
+    "土家族",
+    "仡佬族",
+    "瑶族",
+    "壮族",
+    "回族",
+    "蒙古族",
+    "藏族",
+    "维吾尔族",
+    "满族",
+    "白族",
+    "哈尼族",
+    "傣族",
+    "其他",
 )
 
 REGISTRY_MEMBERS = TableSchema(
@@ -42,18 +69,30 @@ REGISTRY_MEMBERS = TableSchema(
     columns=(
         # household (户基本信息)
         Column("household_number", "户编号", required=True, aliases=("户号", "户码"), example="5226300001"),
-        Column("village_code", "村代码", T.DIVISION, required=True,
-               aliases=("行政村代码", "村级区划代码", "行政区划代码"), example="522630101201"),
+        Column(
+            "village_code",
+            "村代码",
+            T.DIVISION,
+            required=True,
+            aliases=("行政村代码", "村级区划代码", "行政区划代码"),
+            example="522630101201",
+        ),
         Column("address", "家庭住址", aliases=("住址", "地址"), example="台江县台拱街道红阳村3组"),
         Column("phone", "联系电话", aliases=("电话", "手机号码"), example="13800000000"),
         Column("household_type", "户类型", T.CODE, required=True, choices=HOUSEHOLD_TYPES, example="一般农户"),
-        Column("poverty_exit_year", "脱贫年度", T.YEAR, aliases=("脱贫年份",),
-               help="脱贫户必填（2014–2020）", example=""),
-        Column("monitoring_category", "监测对象类别", T.CODE, choices=MONITORING_CATEGORIES,
-               aliases=("监测对象类型",)),
+        Column(
+            "poverty_exit_year", "脱贫年度", T.YEAR, aliases=("脱贫年份",), help="脱贫户必填（2014–2020）", example=""
+        ),
+        Column("monitoring_category", "监测对象类别", T.CODE, choices=MONITORING_CATEGORIES, aliases=("监测对象类型",)),
         Column("monitoring_state", "监测状态", T.CODE, choices=MONITORING_STATES, example="未纳入"),
-        Column("housing_grade", "住房安全等级", T.CODE, choices=HOUSING_GRADES, aliases=("危房等级", "房屋鉴定等级"),
-               example="A"),
+        Column(
+            "housing_grade",
+            "住房安全等级",
+            T.CODE,
+            choices=HOUSING_GRADES,
+            aliases=("危房等级", "房屋鉴定等级"),
+            example="A",
+        ),
         Column("housing_appraised_on", "住房鉴定日期", T.DATE, aliases=("鉴定日期",)),
         Column("water_quantity_ok", "饮水水量达标", T.BOOLEAN, choices=YES_NO, example="是"),
         Column("water_quality_ok", "饮水水质达标", T.BOOLEAN, choices=YES_NO, example="是"),
@@ -62,8 +101,7 @@ REGISTRY_MEMBERS = TableSchema(
         Column("food_clothing_ok", "不愁吃穿", T.BOOLEAN, choices=YES_NO, aliases=("两不愁",), example="是"),
         # member (家庭成员)
         Column("name", "姓名", required=True, max_length=50, example="张三"),
-        Column("id_number", "身份证号", T.ID_NUMBER, required=True,
-               aliases=("公民身份号码", "证件号码", "身份证号码")),
+        Column("id_number", "身份证号", T.ID_NUMBER, required=True, aliases=("公民身份号码", "证件号码", "身份证号码")),
         Column("relationship", "与户主关系", T.CODE, required=True, choices=RELATIONSHIPS, example="户主"),
         Column("ethnicity", "民族", T.CODE, choices=ETHNICITIES, example="苗族"),
         Column("education", "文化程度", T.CODE, choices=EDUCATION_LEVELS, example="初中"),
@@ -71,14 +109,32 @@ REGISTRY_MEMBERS = TableSchema(
         Column("health", "健康状况", T.CODE, choices=HEALTH_STATUSES, example="健康"),
         Column("disability_type", "残疾类别", T.CODE, choices=DISABILITY_TYPES),
         Column("disability_grade", "残疾等级", T.CODE, choices=DISABILITY_GRADES),
-        Column("labour_capacity", "劳动技能", T.CODE, choices=LABOUR_CAPACITIES, aliases=("劳动能力",),
-               example="普通劳动力"),
+        Column(
+            "labour_capacity",
+            "劳动技能",
+            T.CODE,
+            choices=LABOUR_CAPACITIES,
+            aliases=("劳动能力",),
+            example="普通劳动力",
+        ),
         Column("work_status", "务工状况", T.CODE, choices=WORK_STATUSES, aliases=("就业状况",), example="务农"),
         Column("work_place", "务工所在地", aliases=("务工地点",), example=""),
-        Column("medical_insurance", "参加基本医疗保险", T.BOOLEAN, choices=YES_NO,
-               aliases=("是否参加城乡居民(职工)基本医疗保险",), example="是"),
-        Column("pension_insurance", "参加基本养老保险", T.BOOLEAN, choices=YES_NO,
-               aliases=("是否参加城乡居民(职工)基本养老保险",), example="是"),
+        Column(
+            "medical_insurance",
+            "参加基本医疗保险",
+            T.BOOLEAN,
+            choices=YES_NO,
+            aliases=("是否参加城乡居民(职工)基本医疗保险",),
+            example="是",
+        ),
+        Column(
+            "pension_insurance",
+            "参加基本养老保险",
+            T.BOOLEAN,
+            choices=YES_NO,
+            aliases=("是否参加城乡居民(职工)基本养老保险",),
+            example="是",
+        ),
         Column("dibao", "享受低保", T.BOOLEAN, choices=YES_NO, aliases=("是否享受最低生活保障",), example="否"),
         Column("tekun", "特困供养", T.BOOLEAN, choices=YES_NO, aliases=("是否特困供养人员",), example="否"),
         Column("death_date", "死亡日期", T.DATE, help="已故成员填写；留空表示在世"),

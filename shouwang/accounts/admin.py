@@ -40,8 +40,9 @@ class UserAdmin(DjangoUserAdmin):
         ("角色与区划", {"fields": ("role", "region", "is_active")}),
         ("时间", {"fields": ("last_login", "date_joined")}),
     )
-    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("username", "password1", "password2", "role",
-                                                              "region")}),)
+    add_fieldsets = (
+        (None, {"classes": ("wide",), "fields": ("username", "password1", "password2", "role", "region")}),
+    )
 
     def get_queryset(self, request: HttpRequest) -> Any:
         prefix = request.user.region_prefix or "-"
@@ -86,5 +87,10 @@ class UserAdmin(DjangoUserAdmin):
     def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
         obj.is_superuser = False
         super().save_model(request, obj, form, change)
-        record_event("accounts.user_change" if change else "accounts.user_add", request=request, obj=obj,
-                     region_code=obj.region_id or "", fields=sorted(form.changed_data))
+        record_event(
+            "accounts.user_change" if change else "accounts.user_add",
+            request=request,
+            obj=obj,
+            region_code=obj.region_id or "",
+            fields=sorted(form.changed_data),
+        )

@@ -15,8 +15,15 @@ def client_ip(request: HttpRequest | None) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
-def record_event(action: str, *, actor: Any = None, request: HttpRequest | None = None, obj: Any = None,
-                 region_code: str = "", **detail: Any) -> AuditEvent:
+def record_event(
+    action: str,
+    *,
+    actor: Any = None,
+    request: HttpRequest | None = None,
+    obj: Any = None,
+    region_code: str = "",
+    **detail: Any,
+) -> AuditEvent:
     if actor is None and request is not None and request.user.is_authenticated:
         actor = request.user
     return AuditEvent.objects.create(

@@ -16,8 +16,14 @@ class AuditEvent(models.Model):
     """
 
     at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("操作人"), null=True, blank=True,
-                              on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("操作人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     actor_name = models.CharField(_("操作人账号"), max_length=150, blank=True)
     action = models.CharField(_("操作"), max_length=64, db_index=True)
     object_type = models.CharField(_("对象类型"), max_length=64, blank=True)

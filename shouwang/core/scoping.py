@@ -38,8 +38,9 @@ class RegionScopedManager(models.Manager.from_queryset(RegionScopedQuerySet)):  
     pass
 
 
-def access_object(queryset: RegionScopedQuerySet, user: User, capability: Capability = Capability.VIEW_REGISTRY,
-                  **lookup: Any) -> Any:
+def access_object(
+    queryset: RegionScopedQuerySet, user: User, capability: Capability = Capability.VIEW_REGISTRY, **lookup: Any
+) -> Any:
     """Fetch one object the user may see, or 404 alike for absent and forbidden."""
     try:
         return queryset.restrict(user, capability).get(**lookup)

@@ -16,8 +16,12 @@ from shouwang.registry import choices as c
 from shouwang.registry.models import Household, Member
 
 UNSAFE_HOUSING = Q(housing_grade__in=c.UNSAFE_HOUSING)
-WATER_PROBLEM = (Q(water_quantity_ok=False) | Q(water_quality_ok=False) | Q(water_convenience_ok=False)
-                 | Q(water_reliability_ok=False))
+WATER_PROBLEM = (
+    Q(water_quantity_ok=False)
+    | Q(water_quality_ok=False)
+    | Q(water_convenience_ok=False)
+    | Q(water_reliability_ok=False)
+)
 MONITORED = Q(monitoring_state="监测中")
 
 # What each capability lets the user do, for the page of roles that see no registry data.
@@ -36,13 +40,15 @@ CAPABILITY_TEXT = {
 
 def household_counts(qs: Any) -> dict[str, Any]:
     """The overview figures as one aggregate query."""
-    return dict(qs.aggregate(
-        total=Count("pk"),
-        escaped=Count("pk", filter=Q(household_type=c.POVERTY_ESCAPED)),
-        monitored=Count("pk", filter=MONITORED),
-        unsafe_housing=Count("pk", filter=UNSAFE_HOUSING),
-        water_problem=Count("pk", filter=WATER_PROBLEM),
-    ))
+    return dict(
+        qs.aggregate(
+            total=Count("pk"),
+            escaped=Count("pk", filter=Q(household_type=c.POVERTY_ESCAPED)),
+            monitored=Count("pk", filter=MONITORED),
+            unsafe_housing=Count("pk", filter=UNSAFE_HOUSING),
+            water_problem=Count("pk", filter=WATER_PROBLEM),
+        )
+    )
 
 
 class HomeView(TemplateView):
@@ -63,16 +69,16 @@ class HomeView(TemplateView):
         ctx["sees_registry"] = True
         households = Household.objects.restrict(user, Capability.VIEW_REGISTRY)
         ctx["stats"] = household_counts(households)
-        ctx["members"] = Member.objects.restrict(user, Capability.VIEW_REGISTRY).filter(
-            death_date__isnull=True).count()
+        ctx["members"] = Member.objects.restrict(user, Capability.VIEW_REGISTRY).filter(death_date__isnull=True).count()
         by_state = dict(households.order_by().values_list("monitoring_state").annotate(n=Count("pk")))
         list_url = reverse("registry:household_list")
         ctx["by_state"] = [
             {"state": state, "count": by_state.get(state, 0), "url": f"{list_url}?monitoring_state={state}"}
             for state, _label in c.MONITORING_STATES
         ]
-        by_category = dict(households.filter(MONITORED).order_by().values_list("monitoring_category")
-                           .annotate(n=Count("pk")))
+        by_category = dict(
+            households.filter(MONITORED).order_by().values_list("monitoring_category").annotate(n=Count("pk"))
+        )
         ctx["by_category"] = [(cat, by_category.get(cat, 0)) for cat, _label in c.MONITORING_CATEGORIES]
         ctx["children"], ctx["child_level"] = self.children(households, region)
         ctx["list_url"] = list_url
@@ -86,7 +92,8 @@ class HomeView(TemplateView):
         length = CODE_LENGTHS[child_level]
         rows = {
             row["child"]: row
-            for row in households.order_by().annotate(child=Substr("village_id", 1, length))
+            for row in households.order_by()
+            .annotate(child=Substr("village_id", 1, length))
             .values("child")
             .annotate(
                 total=Count("pk"),
@@ -100,9 +107,11 @@ class HomeView(TemplateView):
         children = []
         for child in Region.objects.filter(parent=region).order_by("code"):
             row = rows.get(child.code, {})
-            children.append({
-                "region": child,
-                "url": f"{list_url}?region={child.code}",
-                **{k: row.get(k, 0) for k in ("total", "escaped", "monitored", "unsafe_housing", "water_problem")},
-            })
+            children.append(
+                {
+                    "region": child,
+                    "url": f"{list_url}?region={child.code}",
+                    **{k: row.get(k, 0) for k in ("total", "escaped", "monitored", "unsafe_housing", "water_problem")},
+                }
+            )
         return children, child_level.label

@@ -27,12 +27,18 @@ class Job(models.Model):
 
     kind = models.CharField(_("任务类型"), max_length=64, db_index=True)
     params = models.JSONField(_("参数"), default=dict)
-    status = models.CharField(_("状态"), max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED,
-                              db_index=True)
-    region = models.ForeignKey("regions.Region", verbose_name=_("区划"), on_delete=models.PROTECT,
-                               related_name="+")
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("创建人"), null=True, blank=True,
-                                   on_delete=models.SET_NULL, related_name="+")
+    status = models.CharField(
+        _("状态"), max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED, db_index=True
+    )
+    region = models.ForeignKey("regions.Region", verbose_name=_("区划"), on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("创建人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     started_at = models.DateTimeField(_("开始时间"), null=True, blank=True)
     finished_at = models.DateTimeField(_("结束时间"), null=True, blank=True)

@@ -40,8 +40,9 @@ def do_enqueue_job(kind: str, *, region: Any, params: dict[str, Any] | None = No
 
 
 def claim_next_job() -> Job | None:
-    for job_id in Job.objects.filter(status=JobStatus.QUEUED).order_by("created_at", "id").values_list("id",
-                                                                                                       flat=True)[:5]:
+    for job_id in (
+        Job.objects.filter(status=JobStatus.QUEUED).order_by("created_at", "id").values_list("id", flat=True)[:5]
+    ):
         claimed = Job.objects.filter(id=job_id, status=JobStatus.QUEUED).update(
             status=JobStatus.RUNNING, started_at=timezone.now()
         )

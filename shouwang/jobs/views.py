@@ -42,8 +42,9 @@ class JobDetailView(DetailView):
     context_object_name = "job"
 
     def get_object(self, queryset: Any = None) -> Job:
-        return access_object(visible_jobs(self.request.user), self.request.user, Capability.VIEW_JOBS,
-                             pk=self.kwargs["pk"])
+        return access_object(
+            visible_jobs(self.request.user), self.request.user, Capability.VIEW_JOBS, pk=self.kwargs["pk"]
+        )
 
 
 class JobStatusView(View):
@@ -51,14 +52,16 @@ class JobStatusView(View):
 
     def get(self, request: HttpRequest, pk: int) -> JsonResponse:
         job = access_object(visible_jobs(request.user), request.user, Capability.VIEW_JOBS, pk=pk)
-        return JsonResponse({
-            "id": job.pk,
-            "status": job.status,
-            "status_display": job.get_status_display(),
-            "percent": job.percent,
-            "progress": job.progress,
-            "total": job.total,
-            "message": job.message,
-            "finished": job.is_finished,
-            "error": job.error if job.is_finished else "",
-        })
+        return JsonResponse(
+            {
+                "id": job.pk,
+                "status": job.status,
+                "status_display": job.get_status_display(),
+                "percent": job.percent,
+                "progress": job.progress,
+                "total": job.total,
+                "message": job.message,
+                "finished": job.is_finished,
+                "error": job.error if job.is_finished else "",
+            }
+        )

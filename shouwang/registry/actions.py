@@ -54,12 +54,20 @@ def diff(instance: models.Model, values: Mapping[str, Any]) -> dict[str, tuple[A
     return changed
 
 
-def change_records(household: Household, obj_type: str, label: str, changes: dict[str, tuple[Any, Any]], *,
-                   actor: Any, source: str) -> list[ChangeRecord]:
+def change_records(
+    household: Household, obj_type: str, label: str, changes: dict[str, tuple[Any, Any]], *, actor: Any, source: str
+) -> list[ChangeRecord]:
     return [
-        ChangeRecord(household=household, actor=actor if getattr(actor, "pk", None) else None, source=source,
-                     object_type=obj_type, object_label=label[:100], field=field,
-                     before=_display(before), after=_display(after))
+        ChangeRecord(
+            household=household,
+            actor=actor if getattr(actor, "pk", None) else None,
+            source=source,
+            object_type=obj_type,
+            object_label=label[:100],
+            field=field,
+            before=_display(before),
+            after=_display(after),
+        )
         for field, (before, after) in changes.items()
     ]
 
@@ -75,8 +83,9 @@ def do_update_household(household: Household, values: Mapping[str, Any], *, acto
     if changes:
         apply_changes(household, changes)
         household.save()
-        ChangeRecord.objects.bulk_create(change_records(household, "household", household.number, changes,
-                                                        actor=actor, source=source))
+        ChangeRecord.objects.bulk_create(
+            change_records(household, "household", household.number, changes, actor=actor, source=source)
+        )
     return len(changes)
 
 
@@ -85,8 +94,9 @@ def do_update_member(member: Member, values: Mapping[str, Any], *, actor: Any, s
     if changes:
         apply_changes(member, changes)
         member.save()
-        ChangeRecord.objects.bulk_create(change_records(member.household, "member", member.name, changes,
-                                                        actor=actor, source=source))
+        ChangeRecord.objects.bulk_create(
+            change_records(member.household, "member", member.name, changes, actor=actor, source=source)
+        )
     return len(changes)
 
 
@@ -108,20 +118,25 @@ def reveal_id_number(member: Member) -> str:
     return protector().decrypt(member.id_number_encrypted, context=b"member.id_number")
 
 
-def do_upsert_account(household: Household, year: int, values: Mapping[str, Any], *, actor: Any,
-                      source: str) -> tuple[AnnualAccount, bool, int]:
+def do_upsert_account(
+    household: Household, year: int, values: Mapping[str, Any], *, actor: Any, source: str
+) -> tuple[AnnualAccount, bool, int]:
     """Create or update the household's account for a year; returns (account, created, changed)."""
     account = AnnualAccount.objects.filter(household=household, year=year).first()
     label = f"{year}年收支"
     if account is None:
         account = AnnualAccount.objects.create(household=household, year=year, **values)
-        ChangeRecord.objects.bulk_create(change_records(
-            household, "account", label, {k: (None, v) for k, v in values.items()}, actor=actor, source=source))
+        ChangeRecord.objects.bulk_create(
+            change_records(
+                household, "account", label, {k: (None, v) for k, v in values.items()}, actor=actor, source=source
+            )
+        )
         return account, True, len(values)
     changes = diff(account, values)
     if changes:
         apply_changes(account, changes)
         account.save()
-        ChangeRecord.objects.bulk_create(change_records(household, "account", label, changes, actor=actor,
-                                                        source=source))
+        ChangeRecord.objects.bulk_create(
+            change_records(household, "account", label, changes, actor=actor, source=source)
+        )
     return account, False, len(changes)

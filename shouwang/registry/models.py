@@ -22,16 +22,19 @@ class Household(models.Model):
     region_field = "village_id"
 
     number = models.CharField(_("户编号"), max_length=32, unique=True)
-    village = models.ForeignKey("regions.Region", verbose_name=_("所在村"), on_delete=models.PROTECT,
-                                related_name="households")
+    village = models.ForeignKey(
+        "regions.Region", verbose_name=_("所在村"), on_delete=models.PROTECT, related_name="households"
+    )
     address = models.CharField(_("家庭住址"), max_length=200, blank=True)
     phone = models.CharField(_("联系电话"), max_length=20, blank=True)
     household_type = models.CharField(_("户类型"), max_length=8, choices=c.HOUSEHOLD_TYPES)
     poverty_exit_year = models.PositiveSmallIntegerField(_("脱贫年度"), null=True, blank=True)
-    monitoring_category = models.CharField(_("监测对象类别"), max_length=16, blank=True,
-                                           choices=c.MONITORING_CATEGORIES)
-    monitoring_state = models.CharField(_("监测状态"), max_length=8, choices=c.MONITORING_STATES, default="未纳入",
-                                        db_index=True)
+    monitoring_category = models.CharField(
+        _("监测对象类别"), max_length=16, blank=True, choices=c.MONITORING_CATEGORIES
+    )
+    monitoring_state = models.CharField(
+        _("监测状态"), max_length=8, choices=c.MONITORING_STATES, default="未纳入", db_index=True
+    )
     housing_grade = models.CharField(_("住房安全等级"), max_length=1, blank=True, choices=c.HOUSING_GRADES)
     housing_appraised_on = models.DateField(_("住房鉴定日期"), null=True, blank=True)
     water_quantity_ok = models.BooleanField(_("饮水水量达标"), default=True)
@@ -77,8 +80,9 @@ class Household(models.Model):
 
     @property
     def water_secure(self) -> bool:
-        return all((self.water_quantity_ok, self.water_quality_ok, self.water_convenience_ok,
-                    self.water_reliability_ok))
+        return all(
+            (self.water_quantity_ok, self.water_quality_ok, self.water_convenience_ok, self.water_reliability_ok)
+        )
 
     def education_secure(self, on: dt.date | None = None) -> bool:
         """No child of compulsory-school age (6–15) out of school."""
@@ -100,8 +104,7 @@ class Member(models.Model):
 
     region_field = "household__village_id"
 
-    household = models.ForeignKey(Household, verbose_name=_("所属户"), on_delete=models.CASCADE,
-                                  related_name="members")
+    household = models.ForeignKey(Household, verbose_name=_("所属户"), on_delete=models.CASCADE, related_name="members")
     name = models.CharField(_("姓名"), max_length=50, db_index=True)
     id_number_hash = models.CharField(_("身份证号哈希"), max_length=64, unique=True, editable=False)
     id_number_encrypted = models.TextField(_("身份证号密文"), editable=False)
@@ -163,8 +166,9 @@ class AnnualAccount(models.Model):
 
     region_field = "household__village_id"
 
-    household = models.ForeignKey(Household, verbose_name=_("所属户"), on_delete=models.CASCADE,
-                                  related_name="accounts")
+    household = models.ForeignKey(
+        Household, verbose_name=_("所属户"), on_delete=models.CASCADE, related_name="accounts"
+    )
     year = models.PositiveSmallIntegerField(_("年度"))
     wage_income = models.DecimalField(_("工资性收入"), default=Decimal(0), **MONEY)
     operating_income = models.DecimalField(_("生产经营性收入"), default=Decimal(0), **MONEY)
@@ -191,8 +195,9 @@ class AnnualAccount(models.Model):
 
     @property
     def net_income(self) -> Decimal:
-        return (self.wage_income + self.operating_income - self.operating_cost + self.property_income
-                + self.transfer_income)
+        return (
+            self.wage_income + self.operating_income - self.operating_cost + self.property_income + self.transfer_income
+        )
 
     @property
     def per_capita_net_income(self) -> Decimal:
@@ -212,11 +217,16 @@ class ChangeRecord(models.Model):
 
     region_field = "household__village_id"
 
-    household = models.ForeignKey(Household, verbose_name=_("所属户"), on_delete=models.CASCADE,
-                                  related_name="changes")
+    household = models.ForeignKey(Household, verbose_name=_("所属户"), on_delete=models.CASCADE, related_name="changes")
     at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("操作人"), null=True, blank=True,
-                              on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("操作人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     source = models.CharField(_("来源"), max_length=64)  # "web", "import:<job id>", "synth", …
     object_type = models.CharField(_("对象"), max_length=16)  # household / member / account
     object_label = models.CharField(_("对象名称"), max_length=100)

@@ -1,8 +1,8 @@
 """The embedded default: SQLite, demo keys generated once into the data directory."""
 
+from shouwang.core.keys import load_or_create_demo_keys
 from shouwang.settings.base import *  # noqa: F403
 from shouwang.settings.base import DATA_DIR
-from shouwang.core.keys import load_or_create_demo_keys
 
 _keys = load_or_create_demo_keys(DATA_DIR / "demo-keys.env")
 SECRET_KEY = SECRET_KEY or _keys["SHOUWANG_SECRET_KEY"]  # noqa: F405

@@ -23,15 +23,21 @@ _seq = itertools.count(1)
 def first_village(prefix: str) -> str:
     from shouwang.regions.models import Level, Region
 
-    return Region.objects.filter(code__startswith=prefix, level=Level.VILLAGE).order_by("code").values_list(
-        "code", flat=True)[0]
+    return (
+        Region.objects.filter(code__startswith=prefix, level=Level.VILLAGE)
+        .order_by("code")
+        .values_list("code", flat=True)[0]
+    )
 
 
 def second_village(prefix: str) -> str:
     from shouwang.regions.models import Level, Region
 
-    return Region.objects.filter(code__startswith=prefix, level=Level.VILLAGE).order_by("code").values_list(
-        "code", flat=True)[1]
+    return (
+        Region.objects.filter(code__startswith=prefix, level=Level.VILLAGE)
+        .order_by("code")
+        .values_list("code", flat=True)[1]
+    )
 
 
 def make_user(username: str, role: str, region: str) -> User:
@@ -59,20 +65,38 @@ def make_persona(name: str) -> User:
     return make_user(name, role, region())
 
 
-def make_household(village: str, *, members: int = 3, household_type: str = "一般农户",
-                   number: str | None = None, **fields) -> Household:
+def make_household(
+    village: str, *, members: int = 3, household_type: str = "一般农户", number: str | None = None, **fields
+) -> Household:
     n = next(_seq)
     hh = Household.objects.create(
-        number=number or f"{village[:6]}{n:06d}", village_id=village, household_type=household_type,
-        poverty_exit_year=2018 if household_type == "脱贫户" else None, address=f"测试地址{n}号", **fields)
+        number=number or f"{village[:6]}{n:06d}",
+        village_id=village,
+        household_type=household_type,
+        poverty_exit_year=2018 if household_type == "脱贫户" else None,
+        address=f"测试地址{n}号",
+        **fields,
+    )
     births = [dt.date(1970, 3, 1), dt.date(1972, 6, 1), dt.date(2012, 9, 1), dt.date(1945, 1, 1)]
     relations = ["户主", "配偶", "子", "父母"]
     for i in range(members):
         sex = "M" if i % 2 == 0 else "F"
         idn = parse_id_number(make_id_number(village[:6], births[i % 4], n * 10 + i, sex))
-        Member.objects.create(household=hh, name=f"成员{n}-{i}", relationship=relations[i % 4],
-                              labour_capacity="普通劳动力", **protected_id_fields(idn))
-    AnnualAccount.objects.create(household=hh, year=2025, wage_income=Decimal("20000"),
-                                 operating_income=Decimal("5000"), operating_cost=Decimal("1000"),
-                                 property_income=Decimal(0), transfer_income=Decimal("1000"), population=members)
+        Member.objects.create(
+            household=hh,
+            name=f"成员{n}-{i}",
+            relationship=relations[i % 4],
+            labour_capacity="普通劳动力",
+            **protected_id_fields(idn),
+        )
+    AnnualAccount.objects.create(
+        household=hh,
+        year=2025,
+        wage_income=Decimal("20000"),
+        operating_income=Decimal("5000"),
+        operating_cost=Decimal("1000"),
+        property_income=Decimal(0),
+        transfer_income=Decimal("1000"),
+        population=members,
+    )
     return hh

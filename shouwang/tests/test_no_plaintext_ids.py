@@ -26,8 +26,9 @@ HOUSEHOLDS = 300
 
 
 def shouwang(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "shouwang.cli", *args], env=env, capture_output=True, text=True,
-                          timeout=600, check=True)
+    return subprocess.run(
+        [sys.executable, "-m", "shouwang.cli", *args], env=env, capture_output=True, text=True, timeout=600, check=True
+    )
 
 
 def test_the_demo_writes_no_plaintext_id_number_anywhere(tmp_path):
@@ -39,15 +40,17 @@ def test_the_demo_writes_no_plaintext_id_number_anywhere(tmp_path):
 
     # The same arguments generate the same county: collect the numbers that went in.
     inputs = tmp_path / "inputs"
-    shouwang("synth", "--county", "522630", "--households", str(HOUSEHOLDS), "--seed", "1", "--out", str(inputs),
-             env=env)
+    shouwang(
+        "synth", "--county", "522630", "--households", str(HOUSEHOLDS), "--seed", "1", "--out", str(inputs), env=env
+    )
     with open(inputs / "registry_members.csv", encoding="utf-8-sig", newline="") as fh:
         numbers = {row["身份证号"].encode() for row in csv.DictReader(fh)}
     assert len(numbers) > HOUSEHOLDS
     # Guard against passing on an empty database: the members really went in.
     with sqlite3.connect(data_dir / "shouwang.sqlite3") as db:
         households, members = db.execute(
-            "select (select count(*) from registry_household), (select count(*) from registry_member)").fetchone()
+            "select (select count(*) from registry_household), (select count(*) from registry_member)"
+        ).fetchone()
     assert (households, members) == (HOUSEHOLDS, len(numbers))
 
     written = [p for p in data_dir.rglob("*") if p.is_file()]
@@ -57,8 +60,7 @@ def test_the_demo_writes_no_plaintext_id_number_anywhere(tmp_path):
     for path in written:
         content = path.read_bytes()
         leaks += [f"{path.name}: one of the county's numbers" for n in numbers if n in content]
-        leaks += [f"{path.name}: a valid ID number" for m in ID_LIKE.findall(content)
-                  if is_valid_id_number(m.decode())]
+        leaks += [f"{path.name}: a valid ID number" for m in ID_LIKE.findall(content) if is_valid_id_number(m.decode())]
     assert not leaks, leaks[:10]
     assert "village" in setup.stdout  # the demo accounts were printed
     assert not any(n.decode() in setup.stdout + setup.stderr for n in numbers)

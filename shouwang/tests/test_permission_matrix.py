@@ -40,8 +40,10 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
     "registry:import_commit": ("post", only({"county_officer"}, ok=302)),
     "registry:import_report": ("get", only({"county_officer"})),
     "registry:import_template": ("get", only(IMPORTERS, other=403)),
-    "jobs:job_list": ("get", only({"village_cadre", "township_officer", "county_officer", "department_officer"},
-                                  other=403)),
+    "jobs:job_list": (
+        "get",
+        only({"village_cadre", "township_officer", "county_officer", "department_officer"}, other=403),
+    ),
     "jobs:job_detail": ("get", only({"county_officer"})),
     "jobs:job_status": ("get", only({"county_officer"})),
     "set_language": ("post", only(set(), other=302)),
@@ -75,9 +77,14 @@ def world(persona, tmp_path, settings):
     household = make_household(first_village("522630001"))
     county = persona("county_officer")
     upload = store_upload(b"\xef\xbb\xbf", filename="empty.csv")
-    job = Job.objects.create(kind="registry_import", region_id="522630", created_by=county,
-                             params={"upload": str(upload), "filename": "empty.csv", "dry_run": True},
-                             status="succeeded", result={"errors": []})
+    job = Job.objects.create(
+        kind="registry_import",
+        region_id="522630",
+        created_by=county,
+        params={"upload": str(upload), "filename": "empty.csv", "dry_run": True},
+        status="succeeded",
+        result={"errors": []},
+    )
     return {"household": household, "member": household.members.first(), "job": job}
 
 

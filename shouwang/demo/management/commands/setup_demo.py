@@ -30,12 +30,20 @@ def busiest_village(county: str) -> str:
     """The village with the most households, so the village cadre has something to see."""
     from django.db.models import Count
 
-    row = (Household.objects.filter(village_id__startswith=county).values("village_id")
-           .annotate(n=Count("id")).order_by("-n", "village_id").first())
+    row = (
+        Household.objects.filter(village_id__startswith=county)
+        .values("village_id")
+        .annotate(n=Count("id"))
+        .order_by("-n", "village_id")
+        .first()
+    )
     if row:
         return row["village_id"]
-    return Region.objects.filter(code__startswith=county, level=Level.VILLAGE).order_by("code").values_list(
-        "code", flat=True)[0]
+    return (
+        Region.objects.filter(code__startswith=county, level=Level.VILLAGE)
+        .order_by("code")
+        .values_list("code", flat=True)[0]
+    )
 
 
 class Command(BaseCommand):
@@ -74,11 +82,16 @@ class Command(BaseCommand):
             # numbers: they live in a private temporary directory only until imported.
             with tempfile.TemporaryDirectory(prefix="shouwang-synth-") as tmp:
                 out = Path(tmp)
-                step("生成合成县", lambda: call_command("synth", county=county, households=households, seed=seed,
-                                                         out=str(out), verbosity=0))
+                step(
+                    "生成合成县",
+                    lambda: call_command(
+                        "synth", county=county, households=households, seed=seed, out=str(out), verbosity=0
+                    ),
+                )
                 for name in ("registry_members.csv", "registry_accounts.csv"):
-                    step(f"导入 {name}", lambda name=name: call_command("import_registry", str(out / name),
-                                                                         verbosity=0))
+                    step(
+                        f"导入 {name}", lambda name=name: call_command("import_registry", str(out / name), verbosity=0)
+                    )
             state_path.write_text(json.dumps(wanted))
         accounts = self.ensure_accounts(county)
         timings["合计"] = round(time.perf_counter() - started, 1)
