@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.contrib.auth.decorators import login_not_required
+from django.views.i18n import set_language
 from django.urls import include, path
 
 urlpatterns = [
@@ -6,6 +8,6 @@ urlpatterns = [
     path("accounts/", include("shouwang.accounts.urls")),
     path("registry/", include("shouwang.registry.urls")),
     path("jobs/", include("shouwang.jobs.urls")),
-    path("i18n/", include("django.conf.urls.i18n")),
+    path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("admin/", admin.site.urls),
 ]

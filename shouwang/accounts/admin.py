@@ -46,7 +46,7 @@ class UserAdmin(DjangoUserAdmin):
 
     def get_queryset(self, request: HttpRequest) -> Any:
         prefix = request.user.region_prefix or "-"
-        return super().get_queryset(request).filter(region_id__startswith=prefix, is_superuser=False)
+        return super().get_queryset(request).filter(region__pk__startswith=prefix, is_superuser=False)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         readonly = ["last_login", "date_joined"]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
+from urllib.parse import urlencode
 
 from django.db.models import Count, Q
 from django.db.models.functions import Substr
@@ -14,6 +15,9 @@ from shouwang.accounts.roles import CAPABILITIES, Capability
 from shouwang.regions.models import CODE_LENGTHS, Level, Region
 from shouwang.registry import choices as c
 from shouwang.registry.models import Household, Member
+
+if TYPE_CHECKING:
+    from shouwang.accounts.models import User
 
 UNSAFE_HOUSING = Q(housing_grade__in=c.UNSAFE_HOUSING)
 WATER_PROBLEM = (
@@ -56,7 +60,7 @@ class HomeView(TemplateView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         ctx = super().get_context_data(**kwargs)
-        user = self.request.user
+        user = cast("User", self.request.user)  # LoginRequiredMiddleware: never anonymous here
         region: Region | None = user.region
         ctx["region"] = region
         ctx["region_full_name"] = region.full_name if region else ""
@@ -73,7 +77,11 @@ class HomeView(TemplateView):
         by_state = dict(households.order_by().values_list("monitoring_state").annotate(n=Count("pk")))
         list_url = reverse("registry:household_list")
         ctx["by_state"] = [
-            {"state": state, "count": by_state.get(state, 0), "url": f"{list_url}?monitoring_state={state}"}
+            {
+                "state": state,
+                "count": by_state.get(state, 0),
+                "url": f"{list_url}?{urlencode({'monitoring_state': state})}",
+            }
             for state, _label in c.MONITORING_STATES
         ]
         by_category = dict(

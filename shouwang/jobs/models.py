@@ -23,7 +23,7 @@ class Job(models.Model):
     township and nobody else's.
     """
 
-    region_field = "region_id"
+    region_field = "region__pk"
 
     kind = models.CharField(_("任务类型"), max_length=64, db_index=True)
     params = models.JSONField(_("参数"), default=dict)

@@ -8,31 +8,110 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop, pgettext_lazy
 
-from shouwang.regions.models import CODE_LENGTHS, Level, Region
+from shouwang.regions.models import Level, Region
 from shouwang.registry import choices as c
 from shouwang.registry.models import Household, Member
+from shouwang.registry.templatetags.registry_ui import short_region_name
 
 ID_TAIL = re.compile(r"^[0-9]{0,3}[0-9Xx]$")
 
 HOUSEHOLD_EDITABLE = (
-    "address", "phone", "household_type", "poverty_exit_year", "monitoring_category", "monitoring_state",
-    "housing_grade", "housing_appraised_on", "food_clothing_ok", "water_quantity_ok", "water_quality_ok",
-    "water_convenience_ok", "water_reliability_ok",
+    "address",
+    "phone",
+    "household_type",
+    "poverty_exit_year",
+    "monitoring_category",
+    "monitoring_state",
+    "housing_grade",
+    "housing_appraised_on",
+    "food_clothing_ok",
+    "water_quantity_ok",
+    "water_quality_ok",
+    "water_convenience_ok",
+    "water_reliability_ok",
 )
 MEMBER_EDITABLE = (
-    "name", "relationship", "ethnicity", "education", "school_status", "health", "disability_type",
-    "disability_grade", "labour_capacity", "work_status", "work_place", "medical_insurance", "pension_insurance",
-    "dibao", "tekun", "death_date",
+    "name",
+    "relationship",
+    "ethnicity",
+    "education",
+    "school_status",
+    "health",
+    "disability_type",
+    "disability_grade",
+    "labour_capacity",
+    "work_status",
+    "work_place",
+    "medical_insurance",
+    "pension_insurance",
+    "dibao",
+    "tekun",
+    "death_date",
 )
 
 
-def _blank_first(choices: list[tuple[str, str]], label: Any = "全部") -> list[tuple[str, Any]]:
-    return [("", label), *choices]
+# The labels of the national code lists are stored values (see choices.py); listed here so that
+# makemessages picks them up and the English UI can show them ({% translate value %}).
+CODE_LABELS = (
+    gettext_noop("脱贫户"),
+    gettext_noop("一般农户"),
+    gettext_noop("脱贫不稳定户"),
+    gettext_noop("边缘易致贫户"),
+    gettext_noop("突发严重困难户"),
+    gettext_noop("未纳入"),
+    gettext_noop("监测中"),
+    gettext_noop("风险已消除"),
+    # 与户主关系 under its own context: "女" is a daughter here and female as a sex.
+    pgettext_lazy("relationship", "户主"),
+    pgettext_lazy("relationship", "配偶"),
+    pgettext_lazy("relationship", "子"),
+    pgettext_lazy("relationship", "女"),
+    pgettext_lazy("relationship", "儿媳"),
+    pgettext_lazy("relationship", "女婿"),
+    pgettext_lazy("relationship", "孙子女"),
+    pgettext_lazy("relationship", "父母"),
+    pgettext_lazy("relationship", "祖父母"),
+    pgettext_lazy("relationship", "兄弟姐妹"),
+    pgettext_lazy("relationship", "其他"),
+    gettext_noop("其他"),
+    gettext_noop("健康"),
+    gettext_noop("长期慢性病"),
+    gettext_noop("患有大病"),
+    gettext_noop("残疾"),
+    gettext_noop("技能劳动力"),
+    gettext_noop("普通劳动力"),
+    gettext_noop("弱劳动力或半劳动力"),
+    gettext_noop("丧失劳动力"),
+    gettext_noop("无劳动力"),
+    gettext_noop("务农"),
+    gettext_noop("县内务工"),
+    gettext_noop("省内县外务工"),
+    gettext_noop("省外务工"),
+    gettext_noop("公益岗位"),
+    gettext_noop("自主创业"),
+    gettext_noop("无业"),
+    gettext_noop("在校"),
+    gettext_noop("不适用"),
+    gettext_noop("男"),
+    gettext_noop("女"),
+)
+
+
+def translated(choices: list[tuple[str, str]], context: str = "") -> list[tuple[str, Any]]:
+    """Choices whose labels follow the active language; the stored values stay Chinese."""
+    if context:
+        return [(value, pgettext_lazy(context, label)) for value, label in choices]
+    return [(value, _(label)) for value, label in choices]
+
+
+def _blank_first(choices: list[tuple[str, str]], label: Any = None) -> list[tuple[str, Any]]:
+    return [("", label or _("全部")), *translated(choices)]
 
 
 def region_choices(region: Region | None, *, depth: int = 2) -> list[tuple[str, Any]]:
@@ -48,12 +127,10 @@ def region_choices(region: Region | None, *, depth: int = 2) -> list[tuple[str, 
         .order_by("code")
         .values_list("code", "name", "level")
     )
-    child_length = CODE_LENGTHS[Level(region.level + 1)]
     choices: list[tuple[str, Any]] = [("", _("全部"))]
     for code, name, level in rows:
         indent = "\u3000" * (level - region.level - 1)
-        label = f"{indent}{name}" if len(code) > child_length else f"{name}"
-        choices.append((code, label))
+        choices.append((code, f"{indent}{short_region_name(name)}"))
     return choices
 
 
@@ -62,22 +139,43 @@ class HouseholdFilterForm(forms.Form):
 
     region = forms.ChoiceField(label=_("乡镇/村"), required=False)
     household_type = forms.ChoiceField(label=_("户类型"), required=False, choices=_blank_first(c.HOUSEHOLD_TYPES))
-    monitoring_state = forms.ChoiceField(label=_("监测状态"), required=False,
-                                         choices=_blank_first(c.MONITORING_STATES))
+    monitoring_state = forms.ChoiceField(label=_("监测状态"), required=False, choices=_blank_first(c.MONITORING_STATES))
     housing_unsafe = forms.BooleanField(label=_("仅住房不安全（C/D级）"), required=False)
-    name = forms.CharField(label=_("姓名"), required=False, max_length=50,
-                           widget=forms.TextInput(attrs={"placeholder": _("户主或成员姓名")}))
-    id_tail = forms.CharField(label=_("身份证号后四位"), required=False, max_length=4,
-                              widget=forms.TextInput(attrs={"placeholder": _("如 123X"), "inputmode": "text"}))
+    name = forms.CharField(
+        label=_("姓名"),
+        required=False,
+        max_length=50,
+        widget=forms.TextInput(attrs={"placeholder": _("户主或成员姓名")}),
+    )
+    id_tail = forms.CharField(
+        label=_("身份证号后四位"),
+        required=False,
+        max_length=4,
+        widget=forms.TextInput(attrs={"placeholder": _("如 123X"), "inputmode": "text"}),
+    )
 
     def __init__(self, *args: Any, scope: Region | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.scope = scope
-        self.fields["region"].choices = region_choices(scope)
+        choices = region_choices(scope)
+        # A link may name a division deeper than the select lists (a village, for a prefecture
+        # viewer): offer it too, if it lies inside the scope.
+        wanted = str(self.data.get("region") or "") if self.is_bound else ""
+        if scope is not None and wanted.startswith(scope.code) and wanted not in {code for code, _l in choices}:
+            region = Region.objects.filter(code=wanted).first()
+            if region is not None:
+                choices.append((region.code, short_region_name(region.name)))
+        cast(forms.ChoiceField, self.fields["region"]).choices = choices
         for field in self.fields.values():
-            css = "form-check-input" if isinstance(field.widget, forms.CheckboxInput) else (
-                "form-select form-select-sm" if isinstance(field.widget, forms.Select)
-                else "form-control form-control-sm")
+            css = (
+                "form-check-input"
+                if isinstance(field.widget, forms.CheckboxInput)
+                else (
+                    "form-select form-select-sm"
+                    if isinstance(field.widget, forms.Select)
+                    else "form-control form-control-sm"
+                )
+            )
             field.widget.attrs.setdefault("class", css)
 
     def clean_region(self) -> str:
@@ -105,12 +203,18 @@ class StyledModelForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if not self.is_bound:
             self.initial["version"] = self.version_of(self.instance)
-        for field in self.fields.values():
+        for name, field in self.fields.items():
             widget = field.widget
             if isinstance(widget, forms.CheckboxInput):
                 widget.attrs.setdefault("class", "form-check-input")
-            elif isinstance(widget, forms.Select):
+            elif isinstance(widget, forms.Select) and isinstance(field, forms.ChoiceField):
                 widget.attrs.setdefault("class", "form-select")
+                choices: list[Any] = list(cast(Any, field.choices))
+                context = "relationship" if name == "relationship" else ""
+                if choices and choices[0][0] == "":
+                    field.choices = [("", _("（未填写）")), *translated(choices[1:], context)]
+                elif choices:
+                    field.choices = translated(choices, context)
             elif not isinstance(widget, forms.HiddenInput):
                 widget.attrs.setdefault("class", "form-control")
 
@@ -120,7 +224,7 @@ class StyledModelForm(forms.ModelForm):
 
     def changed_values(self) -> dict[str, Any]:
         """The cleaned values of the model fields (the action applies only what differs)."""
-        return {name: self.cleaned_data[name] for name in self._meta.fields if name in self.cleaned_data}
+        return {name: self.cleaned_data[name] for name in self._meta.fields or () if name in self.cleaned_data}
 
 
 class HouseholdForm(StyledModelForm):
@@ -137,14 +241,15 @@ class HouseholdForm(StyledModelForm):
         return instance.updated_at.isoformat() if instance.updated_at else ""
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("household_type") == c.POVERTY_ESCAPED and not data.get("poverty_exit_year"):
             self.add_error("poverty_exit_year", _("脱贫户必须填写脱贫年度"))
         year = data.get("poverty_exit_year")
         # Legacy values stay editable around it; only a newly typed year is checked.
         if year and "poverty_exit_year" in self.changed_data and not 2014 <= year <= 2020:
             self.add_error("poverty_exit_year", _("脱贫年度应在 2014–2020 年之间"))
-        if data.get("monitoring_state") == "监测中" and not data.get("monitoring_category"):
+        touched = {"monitoring_state", "monitoring_category"} & set(self.changed_data)
+        if touched and data.get("monitoring_state") == "监测中" and not data.get("monitoring_category"):
             self.add_error("monitoring_category", _("监测中的农户必须选择监测对象类别"))
         return data
 
@@ -166,7 +271,7 @@ class MemberForm(StyledModelForm):
         return member_version(instance)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("health") != "残疾":
             if data.get("disability_type"):
                 self.add_error("disability_type", _("只有健康状况为“残疾”的成员才能填写残疾类别"))
@@ -176,6 +281,11 @@ class MemberForm(StyledModelForm):
 
 
 class MemberSearchForm(forms.Form):
-    q = forms.CharField(label=_("姓名或身份证号后四位"), required=False, max_length=50,
-                        widget=forms.TextInput(attrs={"class": "form-control", "autofocus": True,
-                                                      "placeholder": _("姓名、身份证号后四位或完整身份证号")}))
+    q = forms.CharField(
+        label=_("姓名或身份证号后四位"),
+        required=False,
+        max_length=50,
+        widget=forms.TextInput(
+            attrs={"class": "form-control", "autofocus": True, "placeholder": _("姓名、身份证号后四位或完整身份证号")}
+        ),
+    )

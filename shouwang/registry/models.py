@@ -19,7 +19,7 @@ MONEY = {"max_digits": 12, "decimal_places": 2}
 class Household(models.Model):
     """户: one rural household living in one village."""
 
-    region_field = "village_id"
+    region_field = "village__pk"
 
     number = models.CharField(_("户编号"), max_length=32, unique=True)
     village = models.ForeignKey(
@@ -102,7 +102,7 @@ class Household(models.Model):
 class Member(models.Model):
     """家庭成员. The ID number is kept only as a keyed hash and a ciphertext."""
 
-    region_field = "household__village_id"
+    region_field = "household__village__pk"
 
     household = models.ForeignKey(Household, verbose_name=_("所属户"), on_delete=models.CASCADE, related_name="members")
     name = models.CharField(_("姓名"), max_length=50, db_index=True)
@@ -164,7 +164,7 @@ class AnnualAccount(models.Model):
     stored (policy.md §4.2): net = wage + operating − operating cost + property + transfer.
     """
 
-    region_field = "household__village_id"
+    region_field = "household__village__pk"
 
     household = models.ForeignKey(
         Household, verbose_name=_("所属户"), on_delete=models.CASCADE, related_name="accounts"
@@ -215,7 +215,7 @@ class ChangeRecord(models.Model):
     a side door to the plaintext.
     """
 
-    region_field = "household__village_id"
+    region_field = "household__village__pk"
 
     household = models.ForeignKey(Household, verbose_name=_("所属户"), on_delete=models.CASCADE, related_name="changes")
     at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)

@@ -7,12 +7,13 @@ answers 404 exactly like one that does not exist; every write goes through `acti
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.contrib import messages
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet, prefetch_related_objects
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -23,7 +24,7 @@ from engine.ids import IDNumberError, parse_id_number
 from shouwang.accounts.roles import Capability
 from shouwang.core.audit import record_event
 from shouwang.core.protection import protector
-from shouwang.core.scoping import access_object
+from shouwang.core.scoping import RegionScopedQuerySet, access_object
 from shouwang.regions.models import Region
 from shouwang.registry import actions
 from shouwang.registry import choices as c
@@ -36,6 +37,9 @@ from shouwang.registry.forms import (
     member_version,
 )
 from shouwang.registry.models import AnnualAccount, ChangeRecord, Household, Member
+
+if TYPE_CHECKING:
+    from shouwang.accounts.models import User
 
 PAGE_SIZE = 50
 CHANGES_SHOWN = 200
@@ -73,9 +77,28 @@ def field_label(object_type: str, field: str) -> str:
     if model is None:
         return field
     try:
-        return str(model._meta.get_field(field).verbose_name)
-    except Exception:
+        return str(getattr(model._meta.get_field(field), "verbose_name", field))
+    except FieldDoesNotExist:
         return field
+
+
+def labelled(changes: list[ChangeRecord]) -> list[ChangeRecord]:
+    """Attach display labels (field's verbose name, source in words) for the templates."""
+    for ch in changes:
+        setattr(ch, "field_label", field_label(ch.object_type, ch.field))  # noqa: B010
+        setattr(ch, "source_label", source_label(ch.source))  # noqa: B010
+    return changes
+
+
+def signed_in(request: HttpRequest) -> User:
+    """The request's user; LoginRequiredMiddleware lets no anonymous request reach a view."""
+    return cast("User", request.user)
+
+
+def require(request: HttpRequest, capability: Capability) -> None:
+    """403 for a page the role has no business on (a list); single objects answer 404 instead."""
+    if not signed_in(request).can(capability):
+        raise PermissionDenied
 
 
 class HouseholdListView(ListView):
@@ -85,18 +108,23 @@ class HouseholdListView(ListView):
     context_object_name = "households"
     paginate_by = PAGE_SIZE
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        self.scope = request.user.region if request.user.is_authenticated else None
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        require(request, Capability.VIEW_REGISTRY)
+        self.scope = signed_in(request).region
         self.filter_form = HouseholdFilterForm(request.GET or None, scope=self.scope)
         return super().dispatch(request, *args, **kwargs)
 
     def get_queryset(self) -> QuerySet[Household]:
         qs = (
-            Household.objects.restrict(self.request.user, Capability.VIEW_REGISTRY)
+            Household.objects.restrict(signed_in(self.request), Capability.VIEW_REGISTRY)
             .select_related("village__parent")
             .prefetch_related(
-                Prefetch("members", queryset=Member.objects.order_by("id")
-                         .only("id", "household_id", "name", "relationship", "death_date")),
+                Prefetch(
+                    "members",
+                    queryset=Member.objects.order_by("id").only(
+                        "id", "household_id", "name", "relationship", "death_date"
+                    ),
+                ),
                 Prefetch("accounts", queryset=AnnualAccount.objects.order_by("-year")),
             )
             .order_by("number")
@@ -106,7 +134,7 @@ class HouseholdListView(ListView):
             return qs
         data = form.cleaned_data
         if data["region"]:
-            qs = qs.filter(village_id__startswith=data["region"])
+            qs = qs.filter(village__code__startswith=data["region"])
         if data["household_type"]:
             qs = qs.filter(household_type=data["household_type"])
         if data["monitoring_state"]:
@@ -116,8 +144,9 @@ class HouseholdListView(ListView):
         if data["name"]:
             qs = qs.filter(Exists(Member.objects.filter(household=OuterRef("pk"), name__contains=data["name"])))
         if data["id_tail"]:
-            qs = qs.filter(Exists(Member.objects.filter(household=OuterRef("pk"),
-                                                        id_number_tail__endswith=data["id_tail"])))
+            qs = qs.filter(
+                Exists(Member.objects.filter(household=OuterRef("pk"), id_number_tail__endswith=data["id_tail"]))
+            )
         return qs
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
@@ -125,17 +154,17 @@ class HouseholdListView(ListView):
         rows = []
         for hh in ctx["households"]:
             latest = next(iter(hh.accounts.all()), None)
-            rows.append({
-                "household": hh,
-                "head": hh.head,
-                "population": len(hh.living_members()),
-                "latest": latest,
-            })
+            rows.append(
+                {
+                    "household": hh,
+                    "head": hh.head,
+                    "population": len(hh.living_members()),
+                    "latest": latest,
+                }
+            )
         ctx["rows"] = rows
         ctx["filter_form"] = self.filter_form
-        ctx["filtered"] = bool(self.filter_form.is_bound and any(
-            v for v in getattr(self.filter_form, "cleaned_data", {}).values()))
-        ctx["breadcrumb"] = region_path(self.scope, self.request.user) if self.scope else []
+        ctx["breadcrumb"] = region_path(self.scope, signed_in(self.request)) if self.scope else []
         return ctx
 
 
@@ -146,28 +175,28 @@ class HouseholdDetailView(DetailView):
     context_object_name = "household"
 
     def get_object(self, queryset: QuerySet | None = None) -> Household:
-        return access_object(Household.objects.select_related("village__parent"), self.request.user,
-                             Capability.VIEW_REGISTRY, pk=self.kwargs["pk"])
+        return access_object(
+            Household.objects.select_related("village__parent"),
+            signed_in(self.request),
+            Capability.VIEW_REGISTRY,
+            pk=self.kwargs["pk"],
+        )
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         ctx = super().get_context_data(**kwargs)
         hh: Household = self.object
-        user = self.request.user
+        user = signed_in(self.request)
         today = dt.date.today()
-        members = list(hh.members.order_by("id"))
-        # The indicators read hh.members.all(); fill its cache from the list we already have.
-        hh._prefetched_objects_cache = {"members": members}
+        # One query for the members; the indicators below read the same prefetched list.
+        prefetch_related_objects([hh], Prefetch("members", queryset=Member.objects.order_by("id")))
+        members = list(hh.members.all())
         accounts = list(hh.accounts.order_by("-year"))
-        changes = list(hh.changes.select_related("actor").order_by("-at", "-id")[:CHANGES_SHOWN])
-        for ch in changes:
-            ch.field_label = field_label(ch.object_type, ch.field)
-            ch.source_label = source_label(ch.source)
+        changes = labelled(list(hh.changes.select_related("actor").order_by("-at", "-id")[:CHANGES_SHOWN]))
         indicators = [
             (_("不愁吃穿"), hh.food_clothing_ok, ""),
             (_("义务教育有保障"), hh.education_secure(today), _("6–15 岁无失学辍学")),
             (_("基本医疗有保障"), hh.medical_secure, _("在世成员均参加基本医疗保险")),
-            (_("住房安全有保障"), hh.housing_secure,
-             _("住房安全等级 %(grade)s") % {"grade": hh.housing_grade or "—"}),
+            (_("住房安全有保障"), hh.housing_secure, _("住房安全等级 %(grade)s") % {"grade": hh.housing_grade or "—"}),
             (_("饮水安全有保障"), hh.water_secure, ""),
         ]
         water = [
@@ -176,18 +205,20 @@ class HouseholdDetailView(DetailView):
             (_("用水方便程度"), hh.water_convenience_ok),
             (_("供水保证率"), hh.water_reliability_ok),
         ]
-        ctx.update({
-            "members": [{"member": m, "age": m.age(today)} for m in members],
-            "living_count": sum(1 for m in members if m.death_date is None),
-            "accounts": accounts,
-            "changes": changes,
-            "changes_total": hh.changes.count() if len(changes) >= CHANGES_SHOWN else len(changes),
-            "indicators": indicators,
-            "water": water,
-            "breadcrumb": region_path(hh.village, user),
-            "can_edit": user.can(Capability.EDIT_REGISTRY),
-            "can_reveal": user.can(Capability.REVEAL_ID_NUMBER),
-        })
+        ctx.update(
+            {
+                "members": [{"member": m, "age": m.age(today)} for m in members],
+                "living_count": sum(1 for m in members if m.death_date is None),
+                "accounts": accounts,
+                "changes": changes,
+                "changes_total": hh.changes.count() if len(changes) >= CHANGES_SHOWN else len(changes),
+                "indicators": indicators,
+                "water": water,
+                "breadcrumb": region_path(hh.village, user),
+                "can_edit": user.can(Capability.EDIT_REGISTRY),
+                "can_reveal": user.can(Capability.REVEAL_ID_NUMBER),
+            }
+        )
         return ctx
 
 
@@ -200,7 +231,7 @@ class VersionedEditView(FormView):
 
     capability = Capability.EDIT_REGISTRY
 
-    def get_queryset(self) -> QuerySet:
+    def get_queryset(self) -> RegionScopedQuerySet:
         raise NotImplementedError
 
     def version_of(self, obj: Any) -> str:
@@ -216,9 +247,9 @@ class VersionedEditView(FormView):
         qs = self.get_queryset()
         if for_update:
             qs = qs.select_for_update(of=("self",))
-        return access_object(qs, self.request.user, self.capability, pk=self.kwargs["pk"])
+        return access_object(qs, signed_in(self.request), self.capability, pk=self.kwargs["pk"])
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         self.object = self.load()
         return super().dispatch(request, *args, **kwargs)
 
@@ -244,21 +275,28 @@ class VersionedEditView(FormView):
         return redirect(self.get_success_url())
 
     def stale(self, form: Any, current: Any) -> HttpResponse:
-        form.add_error(None, _("保存失败：自您打开此表单以来，该记录已被他人修改，您的修改没有保存。"
-                               "请查看下方最近的变更，然后重新打开表单再修改。"))
+        form.add_error(
+            None,
+            _(
+                "保存失败：自您打开此表单以来，该记录已被他人修改，您的修改没有保存。"
+                "请查看下方最近的变更，然后重新打开表单再修改。"
+            ),
+        )
         household = self.household_of(current)
-        recent = list(household.changes.select_related("actor").order_by("-at", "-id")[:10])
-        for ch in recent:
-            ch.field_label = field_label(ch.object_type, ch.field)
-            ch.source_label = source_label(ch.source)
+        recent = labelled(list(household.changes.select_related("actor").order_by("-at", "-id")[:10]))
         ctx = self.get_context_data(form=form, stale=True, recent_changes=recent)
         return self.render_to_response(ctx, status=409)
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         ctx = super().get_context_data(**kwargs)
         household = self.household_of(self.object)
-        ctx.update({"object": self.object, "household": household,
-                    "breadcrumb": region_path(household.village, self.request.user)})
+        ctx.update(
+            {
+                "object": self.object,
+                "household": household,
+                "breadcrumb": region_path(household.village, signed_in(self.request)),
+            }
+        )
         return ctx
 
 
@@ -266,7 +304,7 @@ class HouseholdEditView(VersionedEditView):
     template_name = "registry/household_form.html"
     form_class = HouseholdForm
 
-    def get_queryset(self) -> QuerySet[Household]:
+    def get_queryset(self) -> RegionScopedQuerySet:
         return Household.objects.select_related("village__parent")
 
     def version_of(self, obj: Household) -> str:
@@ -276,14 +314,14 @@ class HouseholdEditView(VersionedEditView):
         return obj
 
     def apply(self, obj: Household, values: dict[str, Any]) -> int:
-        return actions.do_update_household(obj, values, actor=self.request.user, source="web")
+        return actions.do_update_household(obj, values, actor=signed_in(self.request), source="web")
 
 
 class MemberEditView(VersionedEditView):
     template_name = "registry/member_form.html"
     form_class = MemberForm
 
-    def get_queryset(self) -> QuerySet[Member]:
+    def get_queryset(self) -> RegionScopedQuerySet:
         return Member.objects.select_related("household__village__parent")
 
     def version_of(self, obj: Member) -> str:
@@ -293,7 +331,7 @@ class MemberEditView(VersionedEditView):
         return obj.household
 
     def apply(self, obj: Member, values: dict[str, Any]) -> int:
-        return actions.do_update_member(obj, values, actor=self.request.user, source="web")
+        return actions.do_update_member(obj, values, actor=signed_in(self.request), source="web")
 
 
 class MemberSearchView(ListView):
@@ -303,10 +341,17 @@ class MemberSearchView(ListView):
     context_object_name = "members"
     paginate_by = PAGE_SIZE
 
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        require(request, Capability.VIEW_REGISTRY)
+        return super().dispatch(request, *args, **kwargs)
+
     def get_queryset(self) -> QuerySet[Member]:
         self.form = MemberSearchForm(self.request.GET or None)
-        qs = Member.objects.restrict(self.request.user, Capability.VIEW_REGISTRY).select_related(
-            "household__village__parent").order_by("household__number", "id")
+        qs = (
+            Member.objects.restrict(signed_in(self.request), Capability.VIEW_REGISTRY)
+            .select_related("household__village__parent")
+            .order_by("household__number", "id")
+        )
         self.query = ""
         if not self.form.is_valid():
             return qs.none()
@@ -339,18 +384,32 @@ class MemberRevealIDView(View):
     http_method_names = ["post"]
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
-        member = access_object(Member.objects.select_related("household__village"), request.user,
-                               Capability.REVEAL_ID_NUMBER, pk=pk)
+        member = access_object(
+            Member.objects.select_related("household__village"), signed_in(request), Capability.REVEAL_ID_NUMBER, pk=pk
+        )
         id_number = actions.reveal_id_number(member)
-        record_event("registry.reveal_id", request=request, obj=member, region_code=member.household.village_id,
-                     member=member.pk, household=member.household_id, masked=member.id_number_masked)
+        record_event(
+            "registry.reveal_id",
+            request=request,
+            obj=member,
+            region_code=member.household.village_id,
+            member=member.pk,
+            household=member.household_id,
+            masked=member.id_number_masked,
+        )
         wants_json = "application/json" in request.headers.get("Accept", "")
         if wants_json:
             response: HttpResponse = JsonResponse({"member": member.pk, "id_number": id_number})
         else:
-            response = render(request, "registry/member_reveal.html", {
-                "member": member, "household": member.household, "id_number": id_number,
-                "breadcrumb": region_path(member.household.village, request.user),
-            })
+            response = render(
+                request,
+                "registry/member_reveal.html",
+                {
+                    "member": member,
+                    "household": member.household,
+                    "id_number": id_number,
+                    "breadcrumb": region_path(member.household.village, signed_in(request)),
+                },
+            )
         response["Cache-Control"] = "no-store"
         return response

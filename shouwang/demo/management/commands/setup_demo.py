@@ -31,7 +31,7 @@ def busiest_village(county: str) -> str:
     from django.db.models import Count
 
     row = (
-        Household.objects.filter(village_id__startswith=county)
+        Household.objects.filter(village__pk__startswith=county)
         .values("village_id")
         .annotate(n=Count("id"))
         .order_by("-n", "village_id")
@@ -75,7 +75,7 @@ class Command(BaseCommand):
         state_path = Path(settings.DATA_DIR) / "demo-state.json"
         wanted = {"county": county, "households": households, "seed": seed}
         state = json.loads(state_path.read_text()) if state_path.exists() else {}
-        if state == wanted and Household.objects.filter(village_id__startswith=county).exists():
+        if state == wanted and Household.objects.filter(village__pk__startswith=county).exists():
             self.stdout.write("  合成县已导入，跳过生成与导入")
         else:
             # The generated files stand for the county's own spreadsheets and carry raw ID
