@@ -9,7 +9,8 @@ as headers too. Code lists are closed: a value outside ``choices`` is an error.
 
 from __future__ import annotations
 
-from engine.schema import Column, ColumnType as T, TableSchema
+from engine.schema import Column, TableSchema
+from engine.schema import ColumnType as T
 
 YES_NO = ("是", "否")
 

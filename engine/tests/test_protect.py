@@ -1,6 +1,6 @@
 import pytest
 
-from engine.protect import Protector, ProtectError, generate_key
+from engine.protect import ProtectError, Protector, generate_key
 
 
 @pytest.fixture(params=["aes", "sm"])
