@@ -148,8 +148,9 @@ def parse_month(value: Any) -> dt.date:
     try:
         return parse_date(value).replace(day=1)
     except ParseError:
-        raise ParseError("month", "无法识别的月份，应为 2025-05 或 2025年5月",
-                         "unrecognised month; expected 2025-05 or 2025年5月") from None
+        raise ParseError(
+            "month", "无法识别的月份，应为 2025-05 或 2025年5月", "unrecognised month; expected 2025-05 or 2025年5月"
+        ) from None
 
 
 def parse_year(value: Any) -> int:
@@ -158,7 +159,9 @@ def parse_year(value: Any) -> int:
         return value.year
     text = normalize_text(value).removesuffix("年").removesuffix("度").removesuffix("年").strip()
     if not text.isdigit() or len(text) != 4:
-        raise ParseError("year", "无法识别的年份，应为四位数字，如 2025", "unrecognised year; expected four digits, e.g. 2025")
+        raise ParseError(
+            "year", "无法识别的年份，应为四位数字，如 2025", "unrecognised year; expected four digits, e.g. 2025"
+        )
     year = int(text)
     if not YEAR_RANGE[0] <= year <= YEAR_RANGE[1]:
         raise ParseError("year", "年份超出范围（1900–2100）", "year out of range (1900–2100)")
@@ -196,8 +199,11 @@ def parse_amount(value: Any) -> Decimal:
 
 
 def _bad_amount() -> ParseError:
-    return ParseError("amount", "无法识别的金额，应为数字，如 1200 或 1,200.50",
-                      "unrecognised amount; expected a number such as 1200 or 1,200.50")
+    return ParseError(
+        "amount",
+        "无法识别的金额，应为数字，如 1200 或 1,200.50",
+        "unrecognised amount; expected a number such as 1200 or 1,200.50",
+    )
 
 
 def parse_integer(value: Any, *, minimum: int | None = 0) -> int:
@@ -257,10 +263,12 @@ def parse_id(value: Any) -> IDNumber:
     already lost their last digits to floating point and are refused as such."""
     if isinstance(value, float | int) and not isinstance(value, bool):
         if isinstance(value, float) and (not value.is_integer() or value >= 1e16):
-            raise ParseError("id_number_as_number",
-                             "身份证号被 Excel 存为数字，末几位已丢失；请将该列设为文本后重新录入",
-                             "the ID number was stored by Excel as a number and lost its last digits; "
-                             "format the column as text and re-enter it")
+            raise ParseError(
+                "id_number_as_number",
+                "身份证号被 Excel 存为数字，末几位已丢失；请将该列设为文本后重新录入",
+                "the ID number was stored by Excel as a number and lost its last digits; "
+                "format the column as text and re-enter it",
+            )
         value = str(int(value))
     try:
         return parse_id_number(value)
@@ -278,15 +286,20 @@ def parse_division(value: Any, lengths: Sequence[int] = DIVISION_LENGTHS) -> str
         raise ParseError("division", "区划代码只能包含数字", "a division code must be all digits")
     if len(text) not in lengths:
         allowed = "、".join(str(n) for n in lengths)
-        raise ParseError("division_length", f"区划代码应为{allowed}位，实为{len(text)}位",
-                         f"a division code must have {', '.join(map(str, lengths))} digits, not {len(text)}")
+        raise ParseError(
+            "division_length",
+            f"区划代码应为{allowed}位，实为{len(text)}位",
+            f"a division code must have {', '.join(map(str, lengths))} digits, not {len(text)}",
+        )
     return text
 
 
 def parse_text(value: Any, max_length: int = 200) -> str:
     text = normalize_text(value)
     if len(text) > max_length:
-        raise ParseError("too_long", f"内容过长（最多{max_length}字）", f"text too long (at most {max_length} characters)")
+        raise ParseError(
+            "too_long", f"内容过长（最多{max_length}字）", f"text too long (at most {max_length} characters)"
+        )
     return text
 
 

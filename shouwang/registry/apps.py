@@ -4,3 +4,7 @@ from django.apps import AppConfig
 class RegistryConfig(AppConfig):
     name = "shouwang.registry"
     verbose_name = "农户信息库"
+
+    def ready(self) -> None:
+        # Registers the registry_import job handler, so the worker knows it without the URLconf.
+        from shouwang.registry import importing  # noqa: F401

@@ -1,0 +1,308 @@
+import datetime as dt
+import io
+import zipfile
+
+import pytest
+from openpyxl import Workbook
+
+from engine.ids import check_digit, make_id_number
+from engine.schemas.registry import REGISTRY_ACCOUNTS, REGISTRY_MEMBERS, REGISTRY_SCHEMAS
+from engine.tabular import FileError, detect_schema, open_table, sniff_format
+from engine.validate import RowError, validate_rows
+
+HEADER = ["户编号", "村代码", "户类型", "姓名", "身份证号", "与户主关系", "健康状况"]
+ROW = ["5226300001", "522630101201", "一般农户", "张三", "11010519491231002X", "户主", "健康"]
+ROW2 = [
+    "5226300001",
+    "522630101201",
+    "一般农户",
+    "李四",
+    make_id_number("522630", dt.date(1980, 1, 1), 5, "F"),
+    "配偶",
+    "健康",
+]
+
+
+def csv_bytes(rows, encoding="utf-8-sig"):
+    return "\n".join(",".join(r) for r in rows).encode(encoding) + b"\n"
+
+
+def xlsx_bytes(rows, *, merge=(), title="Sheet1"):
+    book = Workbook()
+    sheet = book.active
+    sheet.title = title
+    for row in rows:
+        sheet.append(row)
+    for ref in merge:
+        sheet.merge_cells(ref)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def read(source, schema=REGISTRY_MEMBERS):
+    table = open_table(source, schema)
+    errors: list[RowError] = []
+    rows = list(validate_rows(table.schema, table.rows(), errors))
+    return table, rows, errors
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gbk", "gb18030"])
+def test_a_csv_in_utf8_with_or_without_bom_or_in_gbk_is_read(encoding):
+    table, rows, errors = read(csv_bytes([HEADER, ROW], encoding))
+    assert not errors
+    assert rows[0].values["name"] == "张三"
+    assert table.format == "csv"
+
+
+def test_the_format_is_told_by_content_not_by_name(tmp_path):
+    path = tmp_path / "registry.csv"  # an XLSX saved under a .csv name
+    path.write_bytes(xlsx_bytes([HEADER, ROW]))
+    table, rows, _ = read(path)
+    assert table.format == "xlsx"
+    assert rows[0].line == "Sheet1!2"
+
+
+def test_title_rows_blank_rows_and_a_totals_row_are_skipped_and_lines_are_the_files_own():
+    data = csv_bytes([["台江县2025年户籍信息表"], [], HEADER, ROW, [""] * 7, ROW2, ["合计", "2"]])
+    _table, rows, errors = read(data)
+    assert not errors
+    assert [r.line for r in rows] == ["4", "6"]
+
+
+def test_a_totals_row_in_the_middle_is_data_and_fails_validation():
+    data = csv_bytes([HEADER, ["合计", "", "", "", "", "", ""], ROW])
+    _, rows, errors = read(data)
+    assert len(rows) == 1
+    assert errors and errors[0].line == "2"
+
+
+def test_an_xlsx_with_title_rows_and_a_merged_two_row_header_is_read():
+    # Row 1: a title merged across; row 2: group titles and names merged down two rows;
+    # row 3: the names under the groups. Data from row 4.
+    rows = [
+        ["台江县户籍信息"] + [None] * 6,
+        ["户编号", "村代码", "户类型", "成员信息", None, None, "健康状况"],
+        [None, None, None, "姓名", "身份证号", "与户主关系", None],
+        ROW,
+    ]
+    data = xlsx_bytes(rows, merge=("A1:G1", "A2:A3", "B2:B3", "C2:C3", "D2:F2", "G2:G3"))
+    _table, parsed, errors = read(data)
+    assert not errors
+    assert parsed[0].line == "Sheet1!4"
+    assert parsed[0].values["relationship"] == "户主"
+    assert parsed[0].values["health"] == "健康"
+
+
+def test_an_xlsx_with_numbers_and_dates_as_excel_stores_them():
+    header = ["户编号", "年度", "工资性收入", "家庭人口数"]
+    data = xlsx_bytes([header, [5226300001, 2025, 1200.5, 4]])
+    _, rows, errors = read(data, REGISTRY_ACCOUNTS)
+    assert not errors
+    assert rows[0].values["household_number"] == "5226300001"
+    assert rows[0].values["year"] == 2025
+    assert str(rows[0].values["wage_income"]) == "1200.50"
+
+
+def test_an_xlsx_date_cell_is_read_as_a_date():
+    header = [*HEADER, "死亡日期"]
+    data = xlsx_bytes([header, [*ROW, dt.datetime(2025, 5, 1)]])
+    _, rows, errors = read(data)
+    assert not errors
+    assert rows[0].values["death_date"] == dt.date(2025, 5, 1)
+
+
+def test_full_width_digits_lower_case_x_and_fifteen_digit_numbers_are_normalised():
+    wide = "１１０１０５１９４９１２３１００２ｘ"
+    data = csv_bytes([HEADER, [*ROW[:4], wide, *ROW[5:]], [*ROW2[:4], "110105491231003", *ROW2[5:]]])
+    _, rows, errors = read(data)
+    assert not errors
+    assert rows[0].values["id_number"].value == "11010519491231002X"
+    assert rows[1].values["id_number"].value == "11010519491231003" + check_digit("11010519491231003")
+
+
+def test_headers_are_matched_by_alias_english_name_and_in_any_order():
+    header = ["relationship", "公民身份号码", "姓名", "户号", "行政村代码", "household_type"]
+    row = ["户主", ROW[4], "张三", "5226300001", "522630101201", "一般农户"]
+    _table, rows, errors = read(csv_bytes([header, row]))
+    assert not errors
+    assert rows[0].values["household_number"] == "5226300001"
+
+
+def test_an_extra_column_is_reported_and_ignored():
+    table, rows, errors = read(csv_bytes([[*HEADER, "备注"], [*ROW, "任意"]]))
+    assert table.extra_columns == ["备注"]
+    assert "备注" not in rows[0].values and not errors
+
+
+def test_a_missing_required_column_is_a_file_error_naming_it():
+    header = [h for h in HEADER if h != "身份证号"]
+    with pytest.raises(FileError) as exc:
+        open_table(csv_bytes([header, ROW[:4] + ROW[5:]]), REGISTRY_MEMBERS)
+    assert exc.value.code == "missing_column"
+    assert "身份证号" in exc.value.reason_zh
+    assert "id_number" in exc.value.reason_en
+
+
+def test_a_file_without_a_recognisable_header_is_refused():
+    with pytest.raises(FileError) as exc:
+        open_table(csv_bytes([["a", "b"], ["1", "2"]]), REGISTRY_MEMBERS)
+    assert exc.value.code == "no_header"
+    assert "表头" in exc.value.reason_zh
+
+
+def test_a_bad_check_digit_names_the_line_and_masks_the_number():
+    bad = "110105194912310021"
+    _, rows, errors = read(csv_bytes([HEADER, ROW, [*ROW2[:4], bad, *ROW2[5:]]]))
+    assert len(rows) == 1
+    (error,) = errors
+    assert error.line == "3" and error.column == "身份证号"
+    assert error.value == "1101**********0021"
+    assert "校验位" in error.reason_zh and "check digit" in error.reason_en
+
+
+def test_several_bad_cells_of_one_row_are_all_reported():
+    row = [*ROW[:2], "贫困户", *ROW[3:6], "很好"]
+    _, rows, errors = read(csv_bytes([HEADER, row]))
+    assert not rows
+    assert {e.column for e in errors} == {"户类型", "健康状况"}
+    assert all("可选值" in e.reason_zh for e in errors)
+
+
+def test_a_duplicate_row_is_reported_and_kept_once():
+    _, rows, errors = read(csv_bytes([HEADER, ROW, ROW]))
+    assert len(rows) == 1
+    (error,) = errors
+    assert error.warning and error.line == "3" and "重复" in error.reason_zh
+
+
+def test_the_same_key_with_different_content_is_an_error():
+    _, rows, errors = read(csv_bytes([HEADER, ROW, [*ROW[:3], "张叁", *ROW[4:]]]))
+    assert len(rows) == 1
+    assert errors[0].line == "3" and not errors[0].warning
+
+
+def test_the_kind_is_detected_from_the_header():
+    accounts = csv_bytes([["户编号", "年度", "工资性收入"], ["5226300001", "2025", "100"]])
+    assert detect_schema(accounts, REGISTRY_SCHEMAS) is REGISTRY_ACCOUNTS
+    assert detect_schema(csv_bytes([HEADER, ROW]), REGISTRY_SCHEMAS) is REGISTRY_MEMBERS
+
+
+def test_a_large_csv_is_streamed(tmp_path):
+    path = tmp_path / "big.csv"
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(",".join(["户编号", "年度", "工资性收入"]) + "\n")
+        for i in range(50_000):
+            fh.write(f"52263{i:07d},2025,{i}\n")
+    table = open_table(path, REGISTRY_ACCOUNTS)
+    rows = table.rows()
+    first = next(rows)
+    assert first.line == "2"
+    assert sum(1 for _ in rows) == 49_999
+    assert table.estimated_rows >= 50_000
+
+
+def test_a_gbk_byte_far_down_a_file_makes_the_whole_file_gbk():
+    lines = [HEADER] + [[f"52263{i:05d}", *ROW[1:3], "张三", ROW[4], "户主", "健康"] for i in range(3000)]
+    lines[-1][3] = "王五"
+    table = open_table(csv_bytes(lines, "gbk"), REGISTRY_MEMBERS)
+    assert table.encoding == "gb18030"
+    assert list(table.rows())[-1].cells["name"] == "王五"
+
+
+# -- refused files ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("data", [b"", b"   \n\n"])
+def test_an_empty_file_is_refused(data):
+    with pytest.raises(FileError) as exc:
+        open_table(data, REGISTRY_MEMBERS)
+    assert exc.value.code == "empty" and "为空" in exc.value.reason_zh
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        bytes(range(256)) * 40,
+        b"%PDF-1.7\n...",
+        b"\x89PNG\r\n\x1a\n" + b"\x00" * 100,
+        b"\x1f\x8b\x08\x00" + b"\x00" * 50,
+    ],
+)
+def test_binary_garbage_is_refused_with_a_clear_message(data):
+    with pytest.raises(FileError) as exc:
+        open_table(data, REGISTRY_MEMBERS)
+    assert exc.value.reason_zh and exc.value.reason_en
+
+
+def test_a_legacy_xls_is_refused_with_advice():
+    with pytest.raises(FileError) as exc:
+        sniff_format(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100)
+    assert ".xlsx" in exc.value.reason_zh
+
+
+def test_a_damaged_zip_is_refused():
+    data = xlsx_bytes([HEADER, ROW])
+    with pytest.raises(FileError) as exc:
+        open_table(data[: len(data) // 2], REGISTRY_MEMBERS)
+    assert exc.value.code == "xlsx"
+
+
+def test_a_zip_bomb_is_refused_before_decompression():
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("xl/workbook.xml", "<workbook/>")
+        archive.writestr("xl/worksheets/sheet1.xml", b"\x00" * (30 * 1024 * 1024))
+    data = out.getvalue()
+    assert len(data) < 200_000
+    with pytest.raises(FileError) as exc:
+        open_table(data, REGISTRY_MEMBERS)
+    assert exc.value.code == "zip_bomb"
+    assert "压缩炸弹" in exc.value.reason_zh
+
+
+def test_a_zip_with_too_many_entries_is_refused():
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("xl/workbook.xml", "<workbook/>")
+        for i in range(10_001):
+            archive.writestr(f"x/{i}", "")
+    with pytest.raises(FileError) as exc:
+        open_table(out.getvalue(), REGISTRY_MEMBERS)
+    assert exc.value.code == "zip_bomb"
+
+
+def _with_sheet_xml(data: bytes, transform) -> bytes:
+    source = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for info in source.infolist():
+            content = source.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                content = transform(content)
+            archive.writestr(info, content)
+    return out.getvalue()
+
+
+def test_an_xlsx_declaring_xml_entities_is_refused():
+    entity = b'<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;">]>\n'
+    data = _with_sheet_xml(xlsx_bytes([HEADER, ROW]), lambda xml: entity + xml.split(b"?>", 1)[-1])
+    with pytest.raises(FileError) as exc:
+        open_table(data, REGISTRY_MEMBERS)
+    assert exc.value.code == "xml_entity"
+    assert "ENTITY" in exc.value.reason_zh
+
+
+def test_a_named_sheet_is_read_and_a_missing_one_refused():
+    book = Workbook()
+    book.active.append(["说明"])
+    data_sheet = book.create_sheet("成员")
+    data_sheet.append(HEADER)
+    data_sheet.append(ROW)
+    out = io.BytesIO()
+    book.save(out)
+    table = open_table(out.getvalue(), REGISTRY_MEMBERS, sheet="成员")
+    assert [r.line for r in table.rows()] == ["成员!2"]
+    with pytest.raises(FileError):
+        open_table(out.getvalue(), REGISTRY_MEMBERS, sheet="不存在")
