@@ -47,9 +47,11 @@ def test_a_village_cadre_sees_only_their_village_in_chinese(live_server, browser
 
     page = browser.new_page(locale="zh-CN")
     page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("input[name=username]", cadre.username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    page.fill("#id_username", cadre.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("form[action$='/accounts/login/'] button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/")
+    assert "登录" not in page.title()
     page.goto(f"{live_server.url}/registry/")
     body = page.inner_text("body")
     assert "户编号" in body and "户主" in body
