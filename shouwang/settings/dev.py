@@ -9,3 +9,6 @@ SECRET_KEY = SECRET_KEY or _keys["SHOUWANG_SECRET_KEY"]  # noqa: F405
 SHOUWANG_HASH_KEY = SHOUWANG_HASH_KEY or _keys["SHOUWANG_HASH_KEY"]  # noqa: F405
 SHOUWANG_DATA_KEY = SHOUWANG_DATA_KEY or _keys["SHOUWANG_DATA_KEY"]  # noqa: F405
 SHOUWANG_SHOW_DEMO_HINT = True
+# The demo serves static files straight from the source tree (no collectstatic step).
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
