@@ -3,8 +3,9 @@
 Every model that holds data about a place declares `region_field`, the lookup path to a
 division code (through `__pk`: Django allows no `startswith` on a foreign key itself, and
 `village__pk` compiles to `village_id LIKE '5226%'` without a join).
-`Model.objects.restrict(user, capability)` is the only way views read such models: it yields nothing unless the user's role grants the capability, and otherwise only
-rows whose code starts with the user's region code. Objects outside answer 404 through
+`Model.objects.restrict(user, capability)` is the only way views read such models: it yields
+nothing unless the user's role grants the capability, and otherwise only the rows whose code
+starts with the user's region code. Objects outside answer 404 through
 `access_object`, exactly like objects that do not exist.
 """
 
