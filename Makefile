@@ -14,7 +14,7 @@ PORT ?= 8000
 # Test databases: SQLite always; PostgreSQL when TEST_POSTGRES_URL answers (CI sets it).
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: demo serve test test-sqlite test-postgres lint typecheck check-seam uv env bench-divisions clean
+.PHONY: demo serve test test-sqlite test-postgres lint typecheck check-seam check-migrations env bench-divisions clean
 
 $(UV):
 	python3 -m pip install --user --quiet uv || python3 -m pip install --quiet --break-system-packages --user uv
@@ -30,7 +30,7 @@ demo: env
 serve:
 	@bash scripts/serve-demo.sh $(HOST) $(PORT)
 
-test: env lint check-seam test-sqlite test-postgres
+test: env lint check-seam typecheck check-migrations test-sqlite test-postgres
 
 test-sqlite:
 	$(RUN) pytest -q -p no:cacheprovider -n 2 --dist loadfile
@@ -56,3 +56,6 @@ bench-divisions: env
 
 clean:
 	rm -rf var .venv
+
+check-migrations:
+	DJANGO_SETTINGS_MODULE=shouwang.settings.test $(RUN) python manage.py makemigrations --check --dry-run -v0

@@ -15,7 +15,7 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
-from shouwang.accounts.models import User
+from shouwang.accounts.models import User, current_user
 from shouwang.accounts.roles import Capability
 from shouwang.core.audit import record_event
 
@@ -25,7 +25,7 @@ admin.site.unregister(Group)  # roles are the only grouping; Django groups would
 
 
 def _can(request: HttpRequest, *caps: Capability) -> bool:
-    return any(request.user.can(c) for c in caps)
+    return any(current_user(request).can(c) for c in caps)
 
 
 @admin.register(User)
@@ -45,14 +45,14 @@ class UserAdmin(DjangoUserAdmin):
     )
 
     def get_queryset(self, request: HttpRequest) -> Any:
-        prefix = request.user.region_prefix or "-"
+        prefix = current_user(request).region_prefix or "-"
         return super().get_queryset(request).filter(region__pk__startswith=prefix, is_superuser=False)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         readonly = ["last_login", "date_joined"]
-        if not request.user.can(Capability.MANAGE_ROLES):
+        if not current_user(request).can(Capability.MANAGE_ROLES):
             readonly.append("role")  # only the security administrator assigns roles
-        if not request.user.can(Capability.MANAGE_USERS):
+        if not current_user(request).can(Capability.MANAGE_USERS):
             readonly += ["username", "last_name", "first_name", "email", "phone", "region", "is_active"]
         return readonly if obj else []
 
@@ -73,7 +73,7 @@ class UserAdmin(DjangoUserAdmin):
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
         form = super().get_form(request, obj, change=change, **kwargs)
-        prefix = request.user.region_prefix or "-"
+        prefix = current_user(request).region_prefix or "-"
 
         class ScopedUserForm(form):  # type: ignore[misc, valid-type]
             def clean_region(self) -> Any:

@@ -33,7 +33,8 @@ class RegionScopedQuerySet(models.QuerySet):
         prefix = user.region_prefix
         if not prefix:
             return self.none()
-        return self.filter(**{f"{self.model.region_field}__startswith": prefix})
+        field: str = self.model.region_field  # type: ignore[attr-defined]
+        return self.filter(**{f"{field}__startswith": prefix})
 
 
 class RegionScopedManager(models.Manager.from_queryset(RegionScopedQuerySet)):  # type: ignore[misc]
@@ -52,4 +53,4 @@ def access_object(
 
 def user_region_contains(user: User, code: str) -> bool:
     prefix = user.region_prefix
-    return bool(prefix) and code.startswith(prefix)
+    return prefix is not None and code.startswith(prefix)

@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.views.generic import ListView
 
+from shouwang.accounts.models import current_user
 from shouwang.accounts.roles import Capability
 from shouwang.core.models import AuditEvent
 
@@ -18,14 +19,14 @@ class AuditLogView(ListView):
     context_object_name = "events"
 
     def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
-        if not request.user.is_authenticated or not request.user.can(Capability.READ_AUDIT):
+        if not current_user(request).can(Capability.READ_AUDIT):
             raise PermissionDenied
         return super().dispatch(request, *args, **kwargs)
 
     def get_queryset(self) -> QuerySet[AuditEvent]:
         # The auditor sees events of their own subtree, and events without a region
         # (logins, administration) when they sit at the top of it.
-        prefix = self.request.user.region_prefix or ""
+        prefix = current_user(self.request).region_prefix or ""
         qs = AuditEvent.objects.filter(region_code__startswith=prefix) | AuditEvent.objects.filter(region_code="")
         action = self.request.GET.get("action", "").strip()
         if action:

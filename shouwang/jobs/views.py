@@ -10,12 +10,13 @@ from django.http import HttpRequest, JsonResponse
 from django.views import View
 from django.views.generic import DetailView, ListView
 
+from shouwang.accounts.models import current_user
 from shouwang.accounts.roles import Capability
-from shouwang.core.scoping import access_object
+from shouwang.core.scoping import RegionScopedQuerySet, access_object
 from shouwang.jobs.models import Job
 
 
-def visible_jobs(user: Any) -> QuerySet[Job]:
+def visible_jobs(user: Any) -> RegionScopedQuerySet:
     """Jobs of the user's subtree; users who may not see registry data see only their own."""
     qs = Job.objects.restrict(user, Capability.VIEW_JOBS)
     if not user.can(Capability.VIEW_REGISTRY):
@@ -29,12 +30,12 @@ class JobListView(ListView):
     paginate_by = 50
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-        if not request.user.can(Capability.VIEW_JOBS):
+        if not current_user(request).can(Capability.VIEW_JOBS):
             raise PermissionDenied
         return super().dispatch(request, *args, **kwargs)
 
     def get_queryset(self) -> QuerySet[Job]:
-        return visible_jobs(self.request.user).select_related("created_by", "region")
+        return visible_jobs(current_user(self.request)).select_related("created_by", "region")
 
 
 class JobDetailView(DetailView):
@@ -42,16 +43,16 @@ class JobDetailView(DetailView):
     context_object_name = "job"
 
     def get_object(self, queryset: Any = None) -> Job:
-        return access_object(
-            visible_jobs(self.request.user), self.request.user, Capability.VIEW_JOBS, pk=self.kwargs["pk"]
-        )
+        user = current_user(self.request)
+        return access_object(visible_jobs(user), user, Capability.VIEW_JOBS, pk=self.kwargs["pk"])
 
 
 class JobStatusView(View):
     """Polled by pages that show a job's progress."""
 
     def get(self, request: HttpRequest, pk: int) -> JsonResponse:
-        job = access_object(visible_jobs(request.user), request.user, Capability.VIEW_JOBS, pk=pk)
+        user = current_user(request)
+        job = access_object(visible_jobs(user), user, Capability.VIEW_JOBS, pk=pk)
         return JsonResponse(
             {
                 "id": job.pk,

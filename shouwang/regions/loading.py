@@ -68,7 +68,7 @@ def load_divisions(
     counts: dict[str, int] = {}
     with transaction.atomic():
         for level, filename, parent_column in FILES:
-            batch: list[Region] = []
+            batch: list[tuple[str, str, int, str | None]] = []
             added = 0
             for row in _rows(directory / filename):
                 code = row["code"]

@@ -45,7 +45,7 @@ def diff(instance: models.Model, values: Mapping[str, Any]) -> dict[str, tuple[A
     """Fields of `values` that differ from the instance: {field: (before, after)}."""
     changed = {}
     for name, new in values.items():
-        attname = instance._meta.get_field(name).attname
+        attname = getattr(instance._meta.get_field(name), "attname", name)
         old = getattr(instance, attname)
         if isinstance(new, models.Model):
             new = new.pk
@@ -74,7 +74,7 @@ def change_records(
 
 def apply_changes(instance: models.Model, changes: dict[str, tuple[Any, Any]]) -> None:
     for name, (_, new) in changes.items():
-        setattr(instance, instance._meta.get_field(name).attname, new)
+        setattr(instance, getattr(instance._meta.get_field(name), "attname", name), new)
 
 
 def do_update_household(household: Household, values: Mapping[str, Any], *, actor: Any, source: str) -> int:

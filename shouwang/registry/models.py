@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 from decimal import Decimal
 
 from django.conf import settings
@@ -13,7 +14,10 @@ from engine.ids import mask
 from shouwang.core.scoping import RegionScopedManager
 from shouwang.registry import choices as c
 
-MONEY = {"max_digits": 12, "decimal_places": 2}
+
+def money(verbose_name: Any) -> models.DecimalField:
+    """Yuan with two decimals; a missing amount is zero, as on the national form."""
+    return models.DecimalField(verbose_name, max_digits=12, decimal_places=2, default=Decimal(0))
 
 
 class Household(models.Model):
@@ -170,14 +174,14 @@ class AnnualAccount(models.Model):
         Household, verbose_name=_("所属户"), on_delete=models.CASCADE, related_name="accounts"
     )
     year = models.PositiveSmallIntegerField(_("年度"))
-    wage_income = models.DecimalField(_("工资性收入"), default=Decimal(0), **MONEY)
-    operating_income = models.DecimalField(_("生产经营性收入"), default=Decimal(0), **MONEY)
-    operating_cost = models.DecimalField(_("生产经营性支出"), default=Decimal(0), **MONEY)
-    property_income = models.DecimalField(_("财产性收入"), default=Decimal(0), **MONEY)
-    transfer_income = models.DecimalField(_("转移性收入"), default=Decimal(0), **MONEY)
+    wage_income = money(_("工资性收入"))
+    operating_income = money(_("生产经营性收入"))
+    operating_cost = money(_("生产经营性支出"))
+    property_income = money(_("财产性收入"))
+    transfer_income = money(_("转移性收入"))
     population = models.PositiveSmallIntegerField(_("家庭人口数"))
-    medical_expense = models.DecimalField(_("合规自付医疗支出"), default=Decimal(0), **MONEY)
-    education_expense = models.DecimalField(_("教育支出"), default=Decimal(0), **MONEY)
+    medical_expense = money(_("合规自付医疗支出"))
+    education_expense = money(_("教育支出"))
 
     objects = RegionScopedManager()
 

@@ -6,4 +6,4 @@ SECRET_KEY = "test-only-secret-key-not-for-production-0123456789"
 SHOUWANG_HASH_KEY = "dGVzdC1oYXNoLWtleS0wMTIzNDU2Nzg5YWJjZGVmMDE="
 SHOUWANG_DATA_KEY = "dGVzdC1kYXRhLWtleS0wMTIzNDU2Nzg5YWJjZGVmMDE="
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-LOGGING["root"]["handlers"] = ["file"]  # noqa: F405
+LOGGING = {**LOGGING, "root": {"handlers": ["file"], "level": "INFO"}}  # noqa: F405
