@@ -6,8 +6,8 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest
 from django.db import models
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from shouwang.accounts.roles import ADMIN_ROLES, CAPABILITIES, ROLE_LEVEL, Capability, Role

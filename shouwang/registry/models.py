@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import models
