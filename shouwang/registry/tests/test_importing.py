@@ -437,14 +437,14 @@ def test_a_user_without_the_import_capability_is_refused(tmp_path, persona):
 
 
 def test_a_crash_in_the_middle_of_writing_leaves_nothing(tmp_path, persona, monkeypatch):
-    real = importing._insert_rows
+    real = importing.apply._insert_rows
 
     def crash(model, rows, *args, **kwargs):
         if model is Member:
             raise RuntimeError("disk full")
         return real(model, rows, *args, **kwargs)
 
-    monkeypatch.setattr(importing, "_insert_rows", crash)
+    monkeypatch.setattr(importing.apply, "_insert_rows", crash)  # patched where the write looks it up
     path = csv_file(tmp_path, household())
     with pytest.raises(RuntimeError):
         run_registry_import(path, filename=path.name, user=persona("county_officer"), dry_run=False)
