@@ -51,6 +51,11 @@ class ImportOutcome:
         return sum(1 for e in self.errors if not e.warning) + (1 if self.file_error else 0)
 
     @property
+    def rejected_rows(self) -> int:
+        """Rows with at least one error, whether found by parsing or later against the registry."""
+        return max(self.stats.rejected, len({e.line for e in self.errors if not e.warning}))
+
+    @property
     def ok(self) -> bool:
         """Nothing wrong: a dry run may be committed, a real run was."""
         return self.error_count == 0
@@ -75,8 +80,10 @@ class ImportOutcome:
     def counts(self) -> dict[str, Any]:
         return {
             "total_rows": self.stats.total,
-            "valid_rows": self.stats.valid,
-            "rejected_rows": self.stats.rejected,
+            # A row that parsed but failed against the registry (unknown household, an ID in
+            # another household) is rejected too, not valid.
+            "valid_rows": self.stats.valid - (self.rejected_rows - self.stats.rejected),
+            "rejected_rows": self.rejected_rows,
             "duplicates": self.stats.duplicates,
             "households": self.households.as_dict(),
             "members": self.members.as_dict(),

@@ -531,3 +531,13 @@ def test_the_cli_dry_run_writes_nothing_and_checks_the_user(tmp_path, persona):
         call_command("import_registry", str(path), "--user", "village_cadre", stdout=io.StringIO())
     with pytest.raises(CommandError, match="找不到"):
         call_command("import_registry", str(tmp_path / "absent.csv"), stdout=io.StringIO())
+
+
+@pytest.mark.django_db
+def test_a_row_that_fails_against_the_registry_counts_as_rejected_not_valid(tmp_path, settings):
+    settings.DATA_DIR = tmp_path
+    path = tmp_path / "accounts.csv"
+    path.write_text("户编号,年度,工资性收入\n522630999999,2025,100\n", encoding="utf-8-sig")
+    outcome = importing.run_registry_import(path, filename="accounts.csv", dry_run=True)
+    counts = outcome.counts()
+    assert (counts["total_rows"], counts["valid_rows"], counts["rejected_rows"]) == (1, 0, 1)
