@@ -8,6 +8,8 @@ urlpatterns = [
     path("accounts/", include("shouwang.accounts.urls")),
     path("registry/", include("shouwang.registry.urls")),
     path("jobs/", include("shouwang.jobs.urls")),
+    path("exchange/", include("shouwang.exchange.urls")),
+    path("api/", include("shouwang.api.urls")),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("admin/", admin.site.urls),
 ]

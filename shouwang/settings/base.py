@@ -37,6 +37,9 @@ INSTALLED_APPS = [
     "shouwang.accounts",
     "shouwang.registry",
     "shouwang.jobs",
+    "shouwang.exchange",
+    "shouwang.api",
+    "ninja",
     "shouwang.demo",
 ]
 
