@@ -10,6 +10,8 @@ import datetime as dt
 import unicodedata
 from dataclasses import dataclass
 
+from engine.errors import BilingualError
+
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
 
@@ -20,14 +22,8 @@ _PROVINCES = frozenset(
 )
 
 
-class IDNumberError(ValueError):
-    """An ID number that fails GB 11643; `reason_zh` / `reason_en` say why, without the value."""
-
-    def __init__(self, code: str, reason_zh: str, reason_en: str) -> None:
-        super().__init__(reason_en)
-        self.code = code
-        self.reason_zh = reason_zh
-        self.reason_en = reason_en
+class IDNumberError(BilingualError):
+    """An ID number that fails GB 11643; the reasons never contain the value."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from engine.errors import BilingualError
 from engine.ids import IDNumber, IDNumberError, parse_id_number
 from engine.schema import Column, ColumnType
 
@@ -41,14 +42,8 @@ TRUE_WORDS = frozenset({"是", "y", "yes", "true", "t", "1", "√", "✓", "有"
 FALSE_WORDS = frozenset({"否", "n", "no", "false", "f", "0", "×", "✗", "无", "不是"})
 
 
-class ParseError(ValueError):
-    """A cell that cannot be read as its column's type; `reason_zh` / `reason_en` say why."""
-
-    def __init__(self, code: str, reason_zh: str, reason_en: str) -> None:
-        super().__init__(reason_en)
-        self.code = code
-        self.reason_zh = reason_zh
-        self.reason_en = reason_en
+class ParseError(BilingualError):
+    """A cell that cannot be read as its column's type."""
 
 
 def normalize_text(value: Any) -> str:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from engine.errors import BilingualError
 from engine.parsing import normalize_header, normalize_text
 from engine.schema import Column, TableSchema
 
@@ -43,14 +44,8 @@ _FORBIDDEN_XML_WIDE = tuple(
 )
 
 
-class FileError(ValueError):
-    """A whole file refused; `reason_zh` / `reason_en` say why."""
-
-    def __init__(self, code: str, reason_zh: str, reason_en: str) -> None:
-        super().__init__(reason_en)
-        self.code = code
-        self.reason_zh = reason_zh
-        self.reason_en = reason_en
+class FileError(BilingualError):
+    """A whole file refused."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,39 +21,8 @@ from shouwang.registry.templatetags.registry_ui import short_region_name
 
 ID_TAIL = re.compile(r"^[0-9]{0,3}[0-9Xx]$")
 
-HOUSEHOLD_EDITABLE = (
-    "address",
-    "phone",
-    "household_type",
-    "poverty_exit_year",
-    "monitoring_category",
-    "monitoring_state",
-    "housing_grade",
-    "housing_appraised_on",
-    "food_clothing_ok",
-    "water_quantity_ok",
-    "water_quality_ok",
-    "water_convenience_ok",
-    "water_reliability_ok",
-)
-MEMBER_EDITABLE = (
-    "name",
-    "relationship",
-    "ethnicity",
-    "education",
-    "school_status",
-    "health",
-    "disability_type",
-    "disability_grade",
-    "labour_capacity",
-    "work_status",
-    "work_place",
-    "medical_insurance",
-    "pension_insurance",
-    "dibao",
-    "tekun",
-    "death_date",
-)
+HOUSEHOLD_EDITABLE = Household.EDITABLE_FIELDS
+MEMBER_EDITABLE = Member.EDITABLE_FIELDS
 
 
 # The labels of the national code lists are stored values (see choices.py); listed here so that

@@ -24,6 +24,22 @@ class Household(models.Model):
     """户: one rural household living in one village."""
 
     region_field = "village__pk"
+    # What people may change, on the web form and through the import (the rest is identity).
+    EDITABLE_FIELDS = (
+        "address",
+        "phone",
+        "household_type",
+        "poverty_exit_year",
+        "monitoring_category",
+        "monitoring_state",
+        "housing_grade",
+        "housing_appraised_on",
+        "food_clothing_ok",
+        "water_quantity_ok",
+        "water_quality_ok",
+        "water_convenience_ok",
+        "water_reliability_ok",
+    )
 
     number = models.CharField(_("户编号"), max_length=32, unique=True)
     village = models.ForeignKey(
@@ -107,6 +123,25 @@ class Member(models.Model):
     """家庭成员. The ID number is kept only as a keyed hash and a ciphertext."""
 
     region_field = "household__village__pk"
+    # What people may change; the ID number and what derives from it are not among them.
+    EDITABLE_FIELDS = (
+        "name",
+        "relationship",
+        "ethnicity",
+        "education",
+        "school_status",
+        "health",
+        "disability_type",
+        "disability_grade",
+        "labour_capacity",
+        "work_status",
+        "work_place",
+        "medical_insurance",
+        "pension_insurance",
+        "dibao",
+        "tekun",
+        "death_date",
+    )
 
     household = models.ForeignKey(Household, verbose_name=_("所属户"), on_delete=models.CASCADE, related_name="members")
     name = models.CharField(_("姓名"), max_length=50, db_index=True)

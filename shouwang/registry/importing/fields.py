@@ -4,43 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-HOUSEHOLD_FIELDS = {  # schema column → model field
-    "village_code": "village",
-    "address": "address",
-    "phone": "phone",
-    "household_type": "household_type",
-    "poverty_exit_year": "poverty_exit_year",
-    "monitoring_category": "monitoring_category",
-    "monitoring_state": "monitoring_state",
-    "housing_grade": "housing_grade",
-    "housing_appraised_on": "housing_appraised_on",
-    "water_quantity_ok": "water_quantity_ok",
-    "water_quality_ok": "water_quality_ok",
-    "water_convenience_ok": "water_convenience_ok",
-    "water_reliability_ok": "water_reliability_ok",
-    "food_clothing_ok": "food_clothing_ok",
-}
-MEMBER_FIELDS = {
-    name: name
-    for name in (
-        "name",
-        "relationship",
-        "ethnicity",
-        "education",
-        "school_status",
-        "health",
-        "disability_type",
-        "disability_grade",
-        "labour_capacity",
-        "work_status",
-        "work_place",
-        "medical_insurance",
-        "pension_insurance",
-        "dibao",
-        "tekun",
-        "death_date",
-    )
-}
+from shouwang.registry.models import Household, Member
+
+HOUSEHOLD_FIELDS = {"village_code": "village", **{name: name for name in Household.EDITABLE_FIELDS}}  # column → field
+MEMBER_FIELDS = {name: name for name in Member.EDITABLE_FIELDS}
 ACCOUNT_FIELDS = {
     name: name
     for name in (
