@@ -1,0 +1,28 @@
+import pyarrow.parquet as pq
+import pytest
+
+from shouwang.core.protection import protector
+from shouwang.registry.actions import reveal_id_number
+from shouwang.registry.snapshot import SCHEMA, member_snapshot, write_member_snapshot
+from shouwang.testing.personas import OTHER_COUNTY, first_village, make_household
+
+
+@pytest.mark.django_db
+def test_a_snapshot_holds_the_region_s_members_with_hashes_and_no_raw_ids(tmp_path):
+    mine = make_household(first_village("522630001"), members=3)
+    make_household(first_village(OTHER_COUNTY), members=2)
+    table = member_snapshot("522630")
+    assert table.schema == SCHEMA
+    assert table.num_rows == 3
+    rows = table.to_pylist()
+    member = mine.members.order_by("id").first()
+    assert rows[0]["member_key"] == member.pk
+    assert rows[0]["household_key"] == mine.pk
+    assert rows[0]["id_hash"] == protector().hash(reveal_id_number(member))
+    assert rows[0]["birth_date"] == member.birth_date
+    assert rows[0]["village_code"] == mine.village_id
+
+    path = write_member_snapshot("522630", tmp_path)
+    assert pq.read_table(path).num_rows == 3
+    raw = path.read_bytes()
+    assert all(reveal_id_number(m).encode() not in raw for m in mine.members.all())
