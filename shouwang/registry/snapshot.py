@@ -11,6 +11,7 @@ import datetime as dt
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -50,7 +51,7 @@ def member_snapshot(region_code: str) -> pa.Table:
     with connection.cursor() as cursor:
         cursor.execute(sql, [region_code + "%"])
         while rows := cursor.fetchmany(_CHUNK):
-            columns = list(zip(*rows, strict=True))
+            columns: list[Any] = [list(c) for c in zip(*rows, strict=True)]
             columns[4] = [_as_date(v) for v in columns[4]]
             columns[7] = [bool(v) for v in columns[7]]
             batches.append(
