@@ -6,5 +6,5 @@ class RegistryConfig(AppConfig):
     verbose_name = "农户信息库"
 
     def ready(self) -> None:
-        # Registers the registry_import job handler, so the worker knows it without the URLconf.
-        from shouwang.registry import importing  # noqa: F401
+        # Registers the registry's job handlers, so the worker knows it without the URLconf.
+        from shouwang.registry import duplicates, importing  # noqa: F401

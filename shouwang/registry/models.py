@@ -282,3 +282,61 @@ class ChangeRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.object_label}.{self.field}: {self.before} → {self.after}"
+
+
+class DuplicateCandidate(models.Model):
+    """疑似一人多户: two members that are probably one person, found by the linkage model.
+
+    Found by a background job over a region's members; a person decides. A pair decided
+    "distinct" is never proposed again; re-running the job keeps every decision.
+    """
+
+    region_field = "member_a__household__village__pk"
+
+    class Decision(models.TextChoices):
+        PENDING = "pending", _("待核实")
+        SAME = "same", _("确认为同一人")
+        DISTINCT = "distinct", _("不是同一人")
+
+    member_a = models.ForeignKey(Member, verbose_name=_("成员甲"), on_delete=models.CASCADE, related_name="+")
+    member_b = models.ForeignKey(Member, verbose_name=_("成员乙"), on_delete=models.CASCADE, related_name="+")
+    probability = models.FloatField(_("匹配概率"))
+    reason = models.CharField(_("依据"), max_length=32)
+    found_at = models.DateTimeField(_("发现时间"), auto_now=True)
+    decision = models.CharField(_("核实结论"), max_length=16, choices=Decision.choices, default=Decision.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("核实人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("核实时间"), null=True, blank=True)
+
+    objects = RegionScopedManager()
+
+    class Meta:
+        verbose_name = _("疑似一人多户")
+        verbose_name_plural = _("疑似一人多户")
+        ordering = ["decision", "-probability", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["member_a", "member_b"], name="one_candidate_per_pair"),
+            models.CheckConstraint(
+                condition=models.Q(member_a__lt=models.F("member_b")), name="candidate_pair_ordered"
+            ),
+        ]
+
+    REASONS = {
+        "same_id_hash": _("身份证号相同"),
+        "same_name": _("姓名相同"),
+        "homophone_name": _("姓名同音"),
+        "similar_name": _("姓名相近"),
+    }
+
+    def __str__(self) -> str:
+        return f"{self.member_a_id} ~ {self.member_b_id}"
+
+    @property
+    def reason_display(self) -> str:
+        return str(self.REASONS.get(self.reason, self.reason))

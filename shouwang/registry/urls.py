@@ -1,6 +1,6 @@
 from django.urls import path
 
-from shouwang.registry import views, views_import
+from shouwang.registry import views, views_duplicates, views_import
 
 app_name = "registry"
 urlpatterns = [
@@ -10,6 +10,9 @@ urlpatterns = [
     path("members/", views.MemberSearchView.as_view(), name="member_search"),
     path("members/<int:pk>/edit/", views.MemberEditView.as_view(), name="member_edit"),
     path("members/<int:pk>/reveal-id/", views.MemberRevealIDView.as_view(), name="member_reveal_id"),
+    path("duplicates/", views_duplicates.DuplicateListView.as_view(), name="duplicate_list"),
+    path("duplicates/scan/", views_duplicates.DuplicateScanView.as_view(), name="duplicate_scan"),
+    path("duplicates/<int:pk>/decide/", views_duplicates.DuplicateDecideView.as_view(), name="duplicate_decide"),
     path("import/", views_import.ImportStartView.as_view(), name="import_start"),
     path("import/<int:job_id>/", views_import.ImportResultView.as_view(), name="import_result"),
     path("import/<int:job_id>/commit/", views_import.ImportCommitView.as_view(), name="import_commit"),

@@ -157,7 +157,7 @@ LOGGING = {
         },
     },
     "root": {"handlers": ["console", "file"], "level": "INFO"},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "splink": {"level": "WARNING"}},
 }
 
 SHOUWANG_TITLE = _("守望 · 防止返贫动态监测")

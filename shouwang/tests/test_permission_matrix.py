@@ -13,6 +13,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from shouwang.jobs.models import Job
+from shouwang.registry.models import DuplicateCandidate
 from shouwang.testing.matrix import (
     ALL,
     APP_MATRICES,
@@ -36,6 +37,9 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
     "registry:member_search": ("get", only(VIEWERS | ELSEWHERE, other=403)),
     "registry:member_edit": ("get", only(EDITORS)),
     "registry:member_reveal_id": ("post", only({"county_officer"})),
+    "registry:duplicate_list": ("get", only(VIEWERS | ELSEWHERE, other=403)),
+    "registry:duplicate_scan": ("post", only(EDITORS | ELSEWHERE, ok=302, other=403)),
+    "registry:duplicate_decide": ("post", only(EDITORS, ok=302)),
     "registry:import_start": ("get", only(IMPORTERS | ELSEWHERE, other=403)),
     "registry:import_result": ("get", only({"county_officer"})),
     "registry:import_commit": ("post", only({"county_officer"}, ok=302)),
@@ -102,7 +106,11 @@ def world(persona, tmp_path, settings):
         status="succeeded",
         result={"errors": []},
     )
-    world = {"household": household, "member": household.members.first(), "job": job}
+    other = make_household(first_village("522630001"))
+    duplicate = DuplicateCandidate.objects.create(
+        member_a=household.members.first(), member_b=other.members.first(), probability=0.97, reason="same_name"
+    )
+    world = {"household": household, "member": household.members.first(), "job": job, "duplicate": duplicate}
     for build in APP_WORLDS:
         build(world, persona)
     return world
@@ -115,6 +123,7 @@ def kwargs_for(name: str, world) -> dict:
         "registry:household_edit": {"pk": household},
         "registry:member_edit": {"pk": member},
         "registry:member_reveal_id": {"pk": member},
+        "registry:duplicate_decide": {"pk": world["duplicate"].pk},
         "registry:import_result": {"job_id": job},
         "registry:import_commit": {"job_id": job},
         "registry:import_report": {"job_id": job, "fmt": "csv"},
