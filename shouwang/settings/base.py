@@ -91,6 +91,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
     }
 
+# A shared cache (API rate limits) needs Redis when several web processes serve; the
+# embedded default is one process, where local memory suffices.
+_redis = os.environ.get("SHOUWANG_REDIS_URL", "")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _redis}
+        if _redis
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "shouwang"}
+    )
+}
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "accounts:login"
