@@ -59,3 +59,6 @@ clean:
 
 check-migrations:
 	DJANGO_SETTINGS_MODULE=shouwang.settings.test $(RUN) python manage.py makemigrations --check --dry-run -v0
+
+bench-import: env
+	$(RUN) python benchmarks/bench_import.py $(if $(ROWS),--rows $(ROWS),)

@@ -1,8 +1,9 @@
 """The twelve department feed kinds (部门数据比对), declared once after /shared/FEEDS.md.
 
-Every kind carries the common columns (``id_number``, ``name``, ``county_code``) followed by
-its own; ``water_safety`` is about a village, so ``village_code`` takes the place of
-``id_number``. The Chinese ``label`` of a column is the first alias FEEDS.md gives it (the
+Every kind carries the common columns (``id_number``, ``name``, ``county_code`` and the
+optional ``birth_date``, which helps linkage when the ID is missing) followed by its own;
+``water_safety`` is about a village, so ``village_code`` takes the place of ``id_number``
+(and it has no ``birth_date``). The Chinese ``label`` of a column is the first alias FEEDS.md gives it (the
 header written in templates); the further aliases and the canonical English name are accepted
 as headers too. Code lists are closed: a value outside ``choices`` is an error.
 """
@@ -56,6 +57,14 @@ COUNTY_CODE = Column(
     example="522630",
     max_length=12,
 )
+BIRTH_DATE = Column(
+    "birth_date",
+    "出生日期",
+    T.DATE,
+    aliases=("出生年月日",),
+    help="可不填；身份证号有效时以身份证号中的出生日期为准，缺失或错误时用于关联",
+    example="1990-01-01",
+)
 
 
 def _feed(
@@ -68,7 +77,7 @@ def _feed(
     *,
     id_column: Column | None = None,
 ) -> TableSchema:
-    common = (id_column or id_number_column(), NAME, COUNTY_CODE)
+    common = (id_column or id_number_column(), NAME, COUNTY_CODE, BIRTH_DATE)
     return TableSchema(
         kind=kind,
         label=label,

@@ -61,7 +61,7 @@ def test_columns_and_required_flags_follow_feeds_md(kind):
     schema = FEED_SCHEMAS[kind]
     names = [c.name for c in schema.columns]
     required, own = SPEC[kind]
-    common = {"name", "county_code"} | ({"id_number"} if kind != "water_safety" else set())
+    common = {"name", "county_code"} | ({"id_number", "birth_date"} if kind != "water_safety" else set())
     assert set(names) == own | common
     assert {c.name for c in schema.required} == required | ({"id_number"} if kind != "water_safety" else set())
     assert not schema.column("name").required and not schema.column("county_code").required

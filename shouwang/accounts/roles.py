@@ -33,6 +33,8 @@ class Capability(StrEnum):
     IMPORT_REGISTRY = "import_registry"
     REVEAL_ID_NUMBER = "reveal_id_number"  # show one full ID number; audited
     UPLOAD_FEEDS = "upload_feeds"
+    VIEW_FEEDS = "view_feeds"  # the feed batches of one's county: counts and error reports, no rows
+    MANAGE_FEEDS = "manage_feeds"  # withdraw any feed batch of one's county (the uploader may too)
     MANAGE_USERS = "manage_users"
     MANAGE_ROLES = "manage_roles"
     READ_AUDIT = "read_audit"
@@ -44,11 +46,19 @@ CAPABILITIES: dict[str, frozenset[Capability]] = {
     Role.VILLAGE_CADRE: frozenset({C.VIEW_REGISTRY, C.EDIT_REGISTRY, C.VIEW_JOBS}),
     Role.TOWNSHIP_OFFICER: frozenset({C.VIEW_REGISTRY, C.EDIT_REGISTRY, C.IMPORT_REGISTRY, C.VIEW_JOBS}),
     Role.COUNTY_OFFICER: frozenset(
-        {C.VIEW_REGISTRY, C.EDIT_REGISTRY, C.IMPORT_REGISTRY, C.REVEAL_ID_NUMBER, C.VIEW_JOBS}
+        {
+            C.VIEW_REGISTRY,
+            C.EDIT_REGISTRY,
+            C.IMPORT_REGISTRY,
+            C.REVEAL_ID_NUMBER,
+            C.VIEW_JOBS,
+            C.VIEW_FEEDS,
+            C.MANAGE_FEEDS,
+        }
     ),
     Role.PREFECTURE_VIEWER: frozenset({C.VIEW_REGISTRY}),
     Role.PROVINCE_VIEWER: frozenset({C.VIEW_REGISTRY}),
-    Role.DEPARTMENT_OFFICER: frozenset({C.UPLOAD_FEEDS, C.VIEW_JOBS}),
+    Role.DEPARTMENT_OFFICER: frozenset({C.UPLOAD_FEEDS, C.VIEW_FEEDS, C.VIEW_JOBS}),
     Role.SYSTEM_ADMIN: frozenset({C.MANAGE_USERS}),
     Role.SECURITY_ADMIN: frozenset({C.MANAGE_ROLES}),
     Role.AUDIT_ADMIN: frozenset({C.READ_AUDIT}),

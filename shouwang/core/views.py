@@ -35,6 +35,8 @@ CAPABILITY_TEXT = {
     Capability.IMPORT_REGISTRY: _("批量导入农户信息（先校验、后提交）"),
     Capability.REVEAL_ID_NUMBER: _("查看完整身份证号（每次查看均记入审计日志）"),
     Capability.UPLOAD_FEEDS: _("上传行业部门数据，用于数据比对预警"),
+    Capability.VIEW_FEEDS: _("查看本县部门数据批次的处理结果和错误报告（不含数据明细）"),
+    Capability.MANAGE_FEEDS: _("撤回本县的部门数据批次（记入审计日志）"),
     Capability.MANAGE_USERS: _("管理用户账号和系统配置（不接触个人信息）"),
     Capability.MANAGE_ROLES: _("管理角色权限和密钥"),
     Capability.READ_AUDIT: _("查阅审计日志"),

@@ -1,4 +1,17 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from shouwang.exchange import views
 
 app_name = "exchange"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.BatchListView.as_view(), name="batch_list"),
+    path("upload/", views.UploadView.as_view(), name="upload"),
+    path("jobs/<int:job_id>/", views.JobView.as_view(), name="job"),
+    path("batches/<int:pk>/", views.BatchDetailView.as_view(), name="batch_detail"),
+    path("batches/<int:pk>/commit/", views.BatchCommitView.as_view(), name="batch_commit"),
+    path("batches/<int:pk>/withdraw/", views.BatchWithdrawView.as_view(), name="batch_withdraw"),
+    path("batches/<int:pk>/report.<str:fmt>", views.BatchReportView.as_view(), name="batch_report"),
+    path("kinds/", views.KindIndexView.as_view(), name="kind_index"),
+    path("kinds/<str:kind>/", views.KindDocView.as_view(), name="kind_doc"),
+    path("kinds/<str:kind>/template.xlsx", views.TemplateView.as_view(), name="template"),
+]

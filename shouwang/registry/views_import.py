@@ -7,15 +7,12 @@ found only through the region-scoped queryset, so another county's job answers 4
 
 from __future__ import annotations
 
-import io
 from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.core.files.uploadedfile import InMemoryUploadedFile
-from django.core.files.uploadhandler import FileUploadHandler
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -24,12 +21,13 @@ from django.utils.translation import gettext_lazy as _
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
-from engine.schema import ColumnType, TableSchema
 from engine.schemas.registry import REGISTRY_SCHEMAS
-from engine.validate import RowError, mask_id_like, neutralise, report_rows
+from engine.templates import build_template_xlsx
+from engine.validate import RowError, mask_id_like, report_rows
 from shouwang.accounts.roles import Capability
 from shouwang.core.audit import record_event
 from shouwang.core.scoping import access_object
+from shouwang.core.uploads import InMemoryUploadHandler
 from shouwang.jobs.models import Job, JobStatus
 from shouwang.jobs.runner import do_enqueue_job
 from shouwang.registry.importing import (
@@ -87,41 +85,6 @@ def _enqueue(request: HttpRequest, *, token: str, filename: str, dry_run: bool, 
     if previous is not None:
         params["dry_run_job"] = previous.pk
     return do_enqueue_job(JOB_KIND, region=_user(request).region, params=params, user=request.user)
-
-
-class InMemoryUploadHandler(FileUploadHandler):
-    """Keeps an upload in memory, whatever its size up to the registry limit.
-
-    Django spools uploads above FILE_UPLOAD_MAX_MEMORY_SIZE to a temporary file: for a file of
-    raw ID numbers that would be plaintext on disk. Here the bytes go from the request straight
-    to `store_upload`, which encrypts them. Beyond the limit the rest is dropped and the form
-    refuses the file by its reported size.
-    """
-
-    def new_file(self, *args: Any, **kwargs: Any) -> None:
-        super().new_file(*args, **kwargs)
-        self.buffer = io.BytesIO()
-        self.received = 0
-
-    def receive_data_chunk(self, raw_data: bytes, start: int) -> None:
-        self.received += len(raw_data)
-        if self.received <= settings.REGISTRY_UPLOAD_MAX_BYTES:
-            self.buffer.write(raw_data)
-        return None
-
-    def file_complete(self, file_size: int) -> InMemoryUploadedFile:
-        if self.received > settings.REGISTRY_UPLOAD_MAX_BYTES:
-            self.buffer = io.BytesIO()
-        self.buffer.seek(0)
-        return InMemoryUploadedFile(
-            self.buffer,
-            self.field_name,
-            self.file_name,
-            self.content_type,
-            self.received,
-            self.charset,
-            self.content_type_extra,
-        )
 
 
 @method_decorator(csrf_exempt, name="dispatch")  # CSRF is checked in post(), after the handler is set
@@ -247,94 +210,7 @@ class ImportTemplateView(ImportPermissionMixin, View):
         schema = REGISTRY_SCHEMAS.get(kind)
         if schema is None:
             raise Http404
-        response = HttpResponse(
-            template_xlsx(schema), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        )
+        xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        response = HttpResponse(build_template_xlsx(schema), content_type=xlsx)
         response["Content-Disposition"] = f'attachment; filename="{kind}-template.xlsx"'
         return response
-
-
-def template_xlsx(schema: TableSchema) -> bytes:
-    """The import template of a schema, built from its one declaration."""
-    from openpyxl import Workbook
-    from openpyxl.comments import Comment
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.utils import get_column_letter
-    from openpyxl.worksheet.datavalidation import DataValidation
-
-    book = Workbook()
-    sheet = book.active
-    sheet.title = schema.label[:31]
-    lists = book.create_sheet("代码表")
-    notes = book.create_sheet("填写说明")
-    required_fill = PatternFill("solid", fgColor="FCE4D6")
-    sheet.append([c.label for c in schema.columns])
-    sheet.append([neutralise(c.example) for c in schema.columns])
-    list_col = 0
-    for i, column in enumerate(schema.columns, 1):
-        letter = get_column_letter(i)
-        head = sheet.cell(row=1, column=i)
-        head.font = Font(bold=True, color="C00000" if column.required else "000000")
-        head.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-        if column.required:
-            head.fill = required_fill
-        if column.help:
-            head.comment = Comment(column.help, "守望")
-        sheet.column_dimensions[letter].width = max(10, min(24, len(column.label) * 2 + 4))
-        # Text columns keep leading zeros and all 18 digits of an ID number.
-        if column.type in (ColumnType.TEXT, ColumnType.ID_NUMBER, ColumnType.DIVISION):
-            for row in range(2, 1002):
-                sheet.cell(row=row, column=i).number_format = "@"
-        if column.choices:
-            list_col += 1
-            list_letter = get_column_letter(list_col)
-            lists.cell(row=1, column=list_col, value=column.label)
-            for r, choice in enumerate(column.choices, 2):
-                lists.cell(row=r, column=list_col, value=choice)
-            ref = f"'代码表'!${list_letter}$2:${list_letter}${len(column.choices) + 1}"
-            validation = DataValidation(
-                type="list",
-                formula1=ref,
-                allow_blank=not column.required,
-                showErrorMessage=True,
-                errorTitle="不在代码表中",
-                error=f"请从下拉列表中选择{column.label}",
-            )
-            sheet.add_data_validation(validation)
-            validation.add(f"{letter}2:{letter}100000")
-    sheet.freeze_panes = "A2"
-    notes.append(["列名", "英文名", "类型", "必填", "可选值", "说明", "示例"])
-    for cell in notes[1]:
-        cell.font = Font(bold=True)
-    type_names = {
-        ColumnType.TEXT: "文本",
-        ColumnType.ID_NUMBER: "身份证号（18位，15位自动升级）",
-        ColumnType.DIVISION: "区划代码",
-        ColumnType.DATE: "日期（如 2025-05-01）",
-        ColumnType.MONTH: "月份（如 2025-05）",
-        ColumnType.YEAR: "年份",
-        ColumnType.AMOUNT: "金额（元）",
-        ColumnType.INTEGER: "整数",
-        ColumnType.BOOLEAN: "是/否",
-        ColumnType.CODE: "代码",
-    }
-    for column in schema.columns:
-        notes.append(
-            [
-                column.label,
-                column.name,
-                type_names[column.type],
-                "是" if column.required else "",
-                "、".join(column.choices),
-                column.help,
-                neutralise(column.example),
-            ]
-        )
-    notes.append([])
-    notes.append([schema.description])
-    notes.append(["红色列名为必填列；第二行为示例，导入前请删除。身份证号、户编号、村代码请以文本格式填写。"])
-    for letter, width in zip("ABCDEFG", (22, 22, 26, 6, 60, 40, 20), strict=True):
-        notes.column_dimensions[letter].width = width
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()

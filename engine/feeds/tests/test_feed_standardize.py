@@ -1,0 +1,235 @@
+"""standardize_feed, exact linkage and storage on the synthetic county's feeds and on
+hand-made files with every form FEEDS.md lists."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from decimal import Decimal
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from openpyxl import Workbook
+
+from engine.feeds import link_exact, read_batch, remove_batch, standardize_feed, write_batch, write_manifest
+from engine.feeds.linking import LinkStatus, link_counts
+from engine.feeds.standardize import id_hasher, period_column
+from engine.ids import make_id_number
+from engine.protect import Protector, generate_key
+from engine.schemas.feeds import FEED_SCHEMAS
+from engine.synth import generate_county
+from engine.tabular import FileError
+from engine.validate import report_rows
+
+COUNTY = "522630"
+PROTECTOR = Protector.from_settings("aes", generate_key(), generate_key())
+CLAIMS = FEED_SCHEMAS["medical_claims"]
+ID1 = make_id_number(COUNTY, dt.date(1960, 3, 1), 7, "M")
+ID2 = make_id_number(COUNTY, dt.date(1985, 12, 31), 8, "F")
+
+
+def kind_of(name: str) -> str:
+    return next(k for k in sorted(FEED_SCHEMAS, key=len, reverse=True) if name.startswith(k))
+
+
+@pytest.fixture(scope="module")
+def synth_feeds(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("synth")
+    generate_county(COUNTY, households=120, seed=3, out_dir=out, year=2025)
+    return out / "feeds"
+
+
+def claims_csv(rows: list[list[str]], encoding: str = "utf-8-sig") -> bytes:
+    header = ["身份证号", "姓名", "结算日期", "医疗总费用", "个人自付"]
+    out = io.StringIO()
+    csv.writer(out).writerows([header, *rows])
+    return out.getvalue().encode(encoding)
+
+
+def test_every_synthetic_feed_standardizes_to_typed_hashed_rows(synth_feeds):
+    files = sorted(synth_feeds.iterdir())
+    assert {kind_of(f.name) for f in files} == set(FEED_SCHEMAS)
+    for path in files:
+        schema = FEED_SCHEMAS[kind_of(path.name)]
+        result = standardize_feed(path, schema, protector=PROTECTOR, county_code=COUNTY)
+        table = result.table
+        assert table.num_rows == result.stats.valid, path.name
+        if not table.num_rows:
+            continue
+        assert "id_number" not in table.column_names
+        assert set(table.column("county_code").to_pylist()) == {COUNTY}
+        assert table.schema.field(period_column(schema)).type in (pa.date32(), pa.int16())
+        if schema.kind == "water_safety":
+            assert table.column("id_hash").null_count == table.num_rows
+        else:
+            assert table.column("id_hash").null_count == 0
+            assert all(len(h) == 64 for h in table.column("id_hash").to_pylist())
+            assert table.column("birth_date").null_count == 0
+            assert set(table.column("sex").to_pylist()) <= {"M", "F"}
+        yearly = schema.column(period_column(schema)).type.value == "year"
+        assert all(len(p) == (4 if yearly else 7) for p in table.column("period").to_pylist())
+
+
+def test_the_hash_is_the_protectors_hash_of_the_normalised_number():
+    fifteen = ID1[:6] + ID1[8:17]  # the first-generation form of a 19xx number
+    data = claims_csv([[fifteen, "张三", "2025-05-01", "100", "20"], [ID2.lower(), "李四", "2025-05-02", "100", "20"]])
+    table = standardize_feed(data, CLAIMS, protector=PROTECTOR, county_code=COUNTY).table
+    assert table.column("id_hash").to_pylist() == [PROTECTOR.hash(ID1), PROTECTOR.hash(ID2)]
+    assert table.column("birth_date").to_pylist() == [dt.date(1960, 3, 1), dt.date(1985, 12, 31)]
+    assert table.column("sex").to_pylist() == ["M", "F"]
+    sm = Protector.from_settings("sm", generate_key(), generate_key())
+    assert id_hasher(sm)(ID1) == sm.hash(ID1)
+    assert id_hasher(PROTECTOR)(ID1) == PROTECTOR.hash(ID1)
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["2025-05-01", "2025/5/1", "20250501", "2025年5月1日", "2025.05.01", "45778"],
+)
+def test_every_date_form_gives_the_same_day_and_period(written):
+    data = claims_csv([[ID1, "张三", written, "1,200.50", "￥1,200"]])
+    result = standardize_feed(data, CLAIMS, protector=PROTECTOR, county_code=COUNTY)
+    assert not result.errors
+    row = result.table.to_pylist()[0]
+    assert row["settle_date"] == dt.date(2025, 5, 1)
+    assert row["period"] == "2025-05"
+    assert row["total_cost"] == Decimal("1200.50") and row["out_of_pocket"] == Decimal("1200.00")
+
+
+def test_excel_date_cells_full_width_digits_and_gbk():
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["台江县2025年医保结算"])
+    sheet.append(["证件号码", "姓名", "结算日期", "医疗总费用", "个人负担"])
+    sheet.append([ID1, "张三", dt.datetime(2025, 7, 3), 1200, 300.5])
+    sheet.append(["合计", None, None, 1200, 300.5])
+    out = io.BytesIO()
+    book.save(out)
+    result = standardize_feed(out.getvalue(), CLAIMS, protector=PROTECTOR, county_code=COUNTY)
+    assert result.stats.total == 1 and result.table.column("line").to_pylist() == ["Sheet!3"]
+    assert result.table.column("period").to_pylist() == ["2025-07"]
+    wide = ID2.translate(str.maketrans("0123456789X", "０１２３４５６７８９Ｘ"))
+    gbk = claims_csv([[wide, "李四", "2025年5月1日", "100元", "20元"]], encoding="gbk")
+    table = standardize_feed(gbk, CLAIMS, protector=PROTECTOR, county_code=COUNTY).table
+    assert table.column("id_hash").to_pylist() == [PROTECTOR.hash(ID2)]
+
+
+def test_bad_rows_are_reported_with_masked_ids_and_bilingual_reasons():
+    bad_check = ID1[:17] + ("0" if ID1[17] != "0" else "1")
+    data = claims_csv(
+        [
+            [ID1, "张三", "2025-05-01", "100", "20"],
+            [bad_check, "李四", "2025-05-01", "100", "20"],
+            [ID2, "王五", "2025-13-01", "100", "20"],
+            [ID2, "王五", "2025-05-01", "-5", "20"],
+            [ID1, "张三", "2025-05-01", "100", "20"],  # an exact repeat: kept once
+        ]
+    )
+    # (duplicates are found by the kind's key: here its columns that the file has)
+    result = standardize_feed(data, CLAIMS, protector=PROTECTOR, county_code=COUNTY)
+    assert (result.stats.total, result.stats.valid, result.stats.rejected, result.stats.duplicates) == (5, 1, 3, 1)
+    lines = [e.line for e in result.errors]
+    assert lines == ["3", "4", "5", "6"]
+    assert result.errors[-1].warning
+    for e in result.errors:
+        assert e.reason_zh and e.reason_en
+        assert ID1 not in e.value and bad_check not in e.value and ID2 not in e.value
+    assert "校验位" in result.errors[0].reason_zh
+
+
+def test_a_row_of_another_county_is_refused():
+    header = ["身份证号", "结算日期", "医疗总费用", "个人自付", "行政区划代码"]
+    data = "\n".join([",".join(header), f"{ID1},2025-05-01,1,1,522630", f"{ID2},2025-05-01,1,1,522631000000"]).encode()
+    result = standardize_feed(data, CLAIMS, protector=PROTECTOR, county_code=COUNTY)
+    assert result.stats.valid == 1 and result.stats.rejected == 1
+    assert "不属于本县" in result.errors[0].reason_zh
+
+
+def test_birth_date_comes_from_the_optional_column_only_when_the_id_gives_none():
+    header = ["村代码", "问题类型", "上报日期", "出生日期"]
+    schema = FEED_SCHEMAS["water_safety"]
+    assert "birth_date" not in {c.name for c in schema.columns}
+    data = claims_csv([[ID1, "张三", "2025-05-01", "1", "1"]])[:0]  # (the claims header has no 出生日期)
+    assert data == b""
+    claims = "\n".join(["身份证号,出生日期,结算日期,医疗总费用,个人自付", f"{ID1},1999-01-01,2025-05-01,1,1"]).encode()
+    row = standardize_feed(claims, CLAIMS, protector=PROTECTOR, county_code=COUNTY).table.to_pylist()[0]
+    assert row["birth_date"] == dt.date(1960, 3, 1)  # the ID wins over a typed-in birth date
+    assert header  # the water feed has no person: no birth date column at all
+
+
+def test_formula_cells_are_neutralised_in_the_error_report():
+    data = claims_csv([[ID1, '=HYPERLINK("http://x")', "2025-05-01", "=1+1", "20"]])
+    result = standardize_feed(data, CLAIMS, protector=PROTECTOR, county_code=COUNTY)
+    assert result.stats.rejected == 1
+    rows = list(report_rows(result.errors))
+    assert all(not cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)
+    assert rows[0][2] == "'=1+1"
+
+
+@pytest.mark.parametrize(
+    ("data", "code"),
+    [
+        (b"", "empty"),
+        (b"   \n\n", "empty"),
+        (bytes(range(256)) * 64, "binary"),
+        (b"\xd0\xcf\x11\xe0" + b"\0" * 600, "xls"),
+        ("身份证号,姓名\n1,2\n".encode(), "missing_column"),
+        (b"a,b,c\n1,2,3\n", "no_header"),
+        (b"\xff\xfe\xfd" + "身份证号".encode("utf-16-le"), "binary"),
+    ],
+)
+def test_broken_files_are_refused_as_a_whole(data, code):
+    with pytest.raises(FileError) as info:
+        standardize_feed(data, CLAIMS, protector=PROTECTOR, county_code=COUNTY)
+    assert info.value.code == code or info.value.code in ("no_header", "encoding", "binary")
+    assert info.value.reason_zh and info.value.reason_en
+
+
+def test_exact_linkage_carries_integer_keys_and_leaves_the_rest_unmatched():
+    data = claims_csv([[ID1, "张三", "2025-05-01", "1", "1"], [ID2, "李四", "2025-05-01", "1", "1"]])
+    table = standardize_feed(data, CLAIMS, protector=PROTECTOR, county_code=COUNTY).table
+    linked = link_exact(table, {PROTECTOR.hash(ID1): (11, 5)})
+    assert linked.column("member_key").to_pylist() == [11, None]
+    assert linked.column("household_key").to_pylist() == [5, None]
+    assert linked.column("link_status").to_pylist() == [LinkStatus.EXACT, LinkStatus.UNMATCHED]
+    assert link_counts(linked) == {"exact": 1, "unmatched": 1, "with_id": 2, "exact_rate": 0.5}
+    assert link_exact(table, {}).column("link_status").to_pylist() == ["unmatched", "unmatched"]
+
+
+def test_storage_is_partitioned_atomic_and_removable(tmp_path):
+    rows = [[ID1, "张三", "2025-05-01", "1", "1"], [ID2, "李四", "2025-06-01", "1", "1"]]
+    table = standardize_feed(claims_csv(rows), CLAIMS, protector=PROTECTOR, county_code=COUNTY).table
+    table = link_exact(table, {})
+    paths = write_batch(table, data_dir=tmp_path, kind="medical_claims", county=COUNTY, batch_id=7)
+    assert paths == [
+        "feeds/kind=medical_claims/county=522630/period=2025-05/batch-7.parquet",
+        "feeds/kind=medical_claims/county=522630/period=2025-06/batch-7.parquet",
+    ]
+    assert not list(tmp_path.rglob("*.tmp"))
+    back = read_batch(tmp_path, paths)
+    assert back.num_rows == 2 and set(back.column("batch_id").to_pylist()) == {7}
+    assert pq.read_schema(tmp_path / paths[0]).field("member_key").type == pa.int64()
+    manifest = write_manifest(tmp_path, 7, {"batch_id": 7})
+    remove_batch(tmp_path, [*paths, manifest, "../outside.txt"])
+    assert not list((tmp_path / "feeds").rglob("*.parquet"))
+    assert not (tmp_path / "feeds" / "kind=medical_claims").exists()
+
+
+def test_a_failed_write_leaves_no_file(tmp_path, monkeypatch):
+    rows = [[ID1, "张三", "2025-05-01", "1", "1"], [ID2, "李四", "2025-06-01", "1", "1"]]
+    table = standardize_feed(claims_csv(rows), CLAIMS, protector=PROTECTOR, county_code=COUNTY).table
+    calls = []
+
+    def flaky(part, where, **kwargs):
+        calls.append(where)
+        if len(calls) == 2:
+            raise OSError("disk full")
+        pq.write_table(part, where, **kwargs)
+
+    monkeypatch.setattr("engine.feeds.storage.pq.write_table", flaky)
+    with pytest.raises(OSError):
+        write_batch(table, data_dir=tmp_path, kind="medical_claims", county=COUNTY, batch_id=8)
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]

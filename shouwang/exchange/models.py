@@ -1,0 +1,103 @@
+"""Department feed batches (部门数据批次): the record of every file a department sent.
+
+The rows themselves never enter this database (DESIGN.md): a committed batch lives as
+Parquet files under `DATA_DIR/feeds/…` (`storage_paths`), and this model holds who sent
+what, when, its content hash, the counts and where the files are. Dry runs and rejected
+files are recorded too (counts and error report only, no rows), so an officer can see what
+happened to every file.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from shouwang.core.scoping import RegionScopedManager
+
+
+class Channel(models.TextChoices):
+    WEB = "web", _("网页上传")
+    CLI = "cli", _("命令行")
+    API = "api", _("接口推送")
+
+
+class BatchStatus(models.TextChoices):
+    DRY_RUN = "dry_run", _("预检")
+    COMMITTED = "committed", _("已导入")
+    REJECTED = "rejected", _("已拒绝")
+    WITHDRAWN = "withdrawn", _("已撤回")
+
+
+class FeedBatch(models.Model):
+    """One department file of one feed kind for one county, and what became of it."""
+
+    region_field = "county__pk"
+
+    kind = models.CharField(_("数据类型"), max_length=32, db_index=True)
+    county = models.ForeignKey(
+        "regions.Region", verbose_name=_("县（区）"), on_delete=models.PROTECT, related_name="feed_batches"
+    )
+    periods = models.JSONField(_("数据期间"), default=list, blank=True)
+    filename = models.CharField(_("文件名"), max_length=200)
+    sha256 = models.CharField(_("文件哈希"), max_length=64, db_index=True)
+    size = models.PositiveBigIntegerField(_("文件大小"), default=0)
+    schema_version = models.PositiveSmallIntegerField(_("模板版本"), default=1)
+    channel = models.CharField(_("来源"), max_length=8, choices=Channel.choices)
+    status = models.CharField(_("状态"), max_length=16, choices=BatchStatus.choices, db_index=True)
+    valid_rows_only = models.BooleanField(_("仅导入有效行"), default=False)
+    counts = models.JSONField(_("统计"), default=dict, blank=True)
+    storage_paths = models.JSONField(_("存储文件"), default=list, blank=True)
+    manifest_path = models.CharField(_("清单文件"), max_length=300, blank=True)
+    report_path = models.CharField(_("错误报告"), max_length=300, blank=True)
+    # The encrypted upload a web dry run may still be committed from; cleared once it is gone.
+    upload_token = models.CharField(_("待导入文件"), max_length=32, blank=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("上传人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("撤回人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    withdrawn_at = models.DateTimeField(_("撤回时间"), null=True, blank=True)
+    withdraw_reason = models.CharField(_("撤回原因"), max_length=200, blank=True)
+
+    objects = RegionScopedManager()
+
+    class Meta:
+        verbose_name = _("部门数据批次")
+        verbose_name_plural = _("部门数据批次")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["county", "kind", "status"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "county", "sha256"],
+                condition=models.Q(status="committed"),
+                name="one_committed_batch_per_file",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk}"
+
+    @property
+    def label(self) -> str:
+        from engine.schemas.feeds import FEED_SCHEMAS
+
+        schema = FEED_SCHEMAS.get(self.kind)
+        return schema.label if schema else self.kind
+
+    def count(self, name: str) -> Any:
+        return (self.counts or {}).get(name)

@@ -1,0 +1,151 @@
+"""The three channels — web upload (a job), the import-feed command, the action the REST API
+calls — run the same pipeline and give the same outcome."""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import CommandError, call_command
+from django.urls import reverse
+from openpyxl import load_workbook
+
+from shouwang.exchange.jobs import UPLOADS
+from shouwang.exchange.models import BatchStatus, Channel, FeedBatch
+from shouwang.exchange.tests.conftest import COUNTY, claims_csv, good_claims, idn
+from shouwang.jobs.models import Job, JobStatus
+from shouwang.jobs.runner import run_job
+
+pytestmark = pytest.mark.django_db
+
+BAD = claims_csv(
+    [[idn(1), "甲", "2025-01-15", "门诊", "100", "30"], [idn(2)[:17] + "0", "乙", "2025-01-15", "门诊", "1", "1"]]
+)
+
+
+def cli(tmp_path, data: bytes, *args: str, name: str = "claims.csv") -> tuple[dict, CommandError | None]:
+    path = tmp_path / name
+    path.write_bytes(data)
+    out = StringIO()
+    error = None
+    try:
+        call_command("import_feed", str(path), "--kind", "medical_claims", "--json", *args, stdout=out)
+    except CommandError as exc:
+        error = exc
+    return json.loads(out.getvalue()), error
+
+
+def test_the_cli_prints_one_json_object_and_commits(persona, data_dir, tmp_path):
+    result, error = cli(tmp_path, good_claims(4), "--county", COUNTY)
+    assert error is None
+    assert {"total", "valid", "rejected", "duplicates", "already_imported", "batch_id", "links"} <= set(result)
+    assert (result["total"], result["valid"], result["already_imported"]) == (4, 4, False)
+    assert FeedBatch.objects.get(pk=result["batch_id"]).channel == Channel.CLI
+    again, error = cli(tmp_path, good_claims(4), "--county", COUNTY)
+    assert error is None and again["already_imported"] and again["batch_id"] == result["batch_id"]
+
+
+def test_the_cli_takes_the_county_of_its_user_and_exits_non_zero_on_rejection(persona, data_dir, tmp_path):
+    persona("department_officer")
+    report = tmp_path / "errors.xlsx"
+    result, error = cli(tmp_path, BAD, "--user", "department_officer", "--report", str(report))
+    assert error is not None and "未导入任何数据" in str(error)
+    assert result["county"] == COUNTY and result["rejected"] == 1 and not result["committed"]
+    sheet = load_workbook(report).active
+    values = [c.value for c in sheet[2]]
+    assert values[0] == "3" and "校验位" in values[3] and idn(2)[:17] not in str(values[2])
+    result, error = cli(tmp_path, BAD, "--user", "department_officer", "--valid-rows-only")
+    assert error is None and result["committed"] and result["stored"] == 1
+
+
+def test_the_cli_dry_run_and_its_arguments(persona, data_dir, tmp_path):
+    result, error = cli(tmp_path, good_claims(2), "--county", COUNTY, "--dry-run")
+    assert error is None and result["status"] == "dry_run"
+    with pytest.raises(CommandError, match="--county"):
+        call_command("import_feed", str(tmp_path / "claims.csv"), "--kind", "medical_claims")
+    with pytest.raises(CommandError, match="找不到文件"):
+        call_command("import_feed", str(tmp_path / "none.csv"), "--kind", "medical_claims", "--county", COUNTY)
+    out = StringIO()
+    call_command(
+        "import_feed", str(tmp_path / "claims.csv"), "--kind", "medical_claims", "--county", COUNTY, stdout=out
+    )
+    assert "共 2 行，有效 2 行" in out.getvalue() and "导入完成" in out.getvalue()
+
+
+def upload(client, data: bytes, *, dry_run=True, valid_rows_only=False, kind="medical_claims"):
+    payload = {"kind": kind, "file": SimpleUploadedFile("claims.csv", data, content_type="text/csv")}
+    if dry_run:
+        payload["dry_run"] = "on"
+    if valid_rows_only:
+        payload["valid_rows_only"] = "on"
+    return client.post(reverse("exchange:upload"), payload)
+
+
+def test_the_web_upload_runs_a_dry_run_job_then_commits_on_confirmation(client, persona, data_dir):
+    client.force_login(persona("department_officer"))
+    response = upload(client, good_claims(3))
+    assert response.status_code == 302
+    job = Job.objects.get(kind="feed_import")
+    assert response["Location"] == reverse("exchange:job", args=[job.pk])
+    assert client.get(response["Location"]).status_code == 200  # still queued: the progress page
+    assert not list(data_dir.rglob("*.csv"))  # the upload is at rest encrypted only
+    run_job(job)
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    batch = FeedBatch.objects.get()
+    assert batch.status == BatchStatus.DRY_RUN and batch.channel == Channel.WEB
+    page = client.get(response["Location"], follow=True)
+    assert page.redirect_chain[-1][0] == reverse("exchange:batch_detail", args=[batch.pk])
+    assert "确认导入" in page.content.decode()
+    assert UPLOADS.exists(batch.upload_token)
+    token = batch.upload_token
+    confirm = client.post(reverse("exchange:batch_commit", args=[batch.pk]))
+    assert confirm.status_code == 302
+    run_job(Job.objects.filter(kind="feed_import").order_by("-id").first())
+    committed = FeedBatch.objects.get(status=BatchStatus.COMMITTED)
+    assert committed.counts["stored"] == 3 and committed.created_by.username == "department_officer"
+    assert not UPLOADS.exists(token)  # the raw upload is gone once imported
+    # A second click finds nothing left to commit.
+    client.post(reverse("exchange:batch_commit", args=[batch.pk]))
+    assert Job.objects.filter(kind="feed_import").count() == 2
+
+
+def test_a_web_upload_that_fails_deletes_the_upload_and_offers_the_report(client, persona, data_dir):
+    client.force_login(persona("department_officer"))
+    upload(client, BAD, dry_run=False)
+    run_job(Job.objects.get(kind="feed_import"))
+    batch = FeedBatch.objects.get()
+    assert batch.status == BatchStatus.REJECTED and not batch.upload_token
+    assert not list((data_dir / "uploads" / "feeds").iterdir())
+    page = client.get(reverse("exchange:batch_detail", args=[batch.pk])).content.decode()
+    assert "校验位" in page and idn(2)[:17] not in page
+    csv_body = client.get(reverse("exchange:batch_report", args=[batch.pk, "csv"])).content.decode("utf-8-sig")
+    assert "校验位" in csv_body and idn(2)[:17] not in csv_body
+    xlsx = client.get(reverse("exchange:batch_report", args=[batch.pk, "xlsx"]))
+    assert xlsx["Content-Type"].startswith("application/vnd.openxmlformats")
+
+
+def test_the_api_channel_is_the_same_action(persona, data_dir):
+    from shouwang.exchange.actions import do_import_feed
+
+    outcome = do_import_feed(
+        good_claims(2),
+        filename="push.csv",
+        kind="medical_claims",
+        county=COUNTY,
+        user=persona("department_officer"),
+        dry_run=False,
+        channel="api",
+    )
+    d = outcome.as_dict()
+    assert d["committed"] and d["batch_id"] and d["channel"] == "api" and d["links"]["with_id"] == 2
+    assert FeedBatch.objects.get().channel == Channel.API
+
+
+def test_the_upload_form_refuses_what_it_must(client, persona, data_dir):
+    client.force_login(persona("department_officer"))
+    assert upload(client, b"").status_code == 400
+    assert upload(client, good_claims(1), kind="nope").status_code == 400
+    assert not Job.objects.exists()
