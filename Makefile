@@ -14,7 +14,7 @@ PORT ?= 8000
 # Test databases: SQLite always; PostgreSQL when TEST_POSTGRES_URL answers (CI sets it).
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: demo serve test test-sqlite test-postgres lint typecheck check-seam check-migrations env bench-divisions clean
+.PHONY: demo serve test test-sqlite test-postgres lint typecheck check-seam check-migrations env bench-divisions clean bench-import linkage-quality
 
 $(UV):
 	python3 -m pip install --user --quiet uv || python3 -m pip install --quiet --break-system-packages --user uv
@@ -62,3 +62,6 @@ check-migrations:
 
 bench-import: env
 	$(RUN) python benchmarks/bench_import.py $(if $(ROWS),--rows $(ROWS),)
+
+linkage-quality: env
+	$(RUN) python benchmarks/linkage_quality.py --households $(HOUSEHOLDS)
