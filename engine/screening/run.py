@@ -1,0 +1,424 @@
+"""`evaluate_rules`: registry snapshot + accounts + feeds + parameters → warnings + manifest.
+
+The rules are SQL written once (`engine.screening.rules`); a backend is a thin class that
+registers the input relations and runs the transpiled SQL (DuckDB in process by default; Spark
+when a county is not enough). Everything else — windows, parameters, deduplication, evidence,
+the manifest — is shared.
+
+DuckDB runs with external access disabled once the inputs are registered: a rule can read
+the relations it is given (and the input files behind them) and nothing else — no other
+file, no extension, no network.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import tempfile
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Protocol
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from engine.schemas.feeds import FEED_SCHEMAS
+from engine.screening.params import ResolvedParameters
+from engine.screening.rules import ALL_RULES, Rule, render_sql
+
+BACKENDS = ("duckdb", "spark")
+ENGINE_VERSION = 1
+type Input = pa.Table | Path | str
+
+WARNINGS_SCHEMA = pa.schema(
+    [
+        pa.field("household_key", pa.int64(), nullable=False),
+        pa.field("rule_id", pa.string(), nullable=False),
+        pa.field("period", pa.string(), nullable=False),
+        pa.field("member_key", pa.int64()),
+        pa.field("severity", pa.string(), nullable=False),
+        pa.field("cause", pa.string(), nullable=False),
+        pa.field("evidence", pa.string(), nullable=False),  # JSON: the figures that fired, feed batches
+    ]
+)
+
+
+class ScreeningError(RuntimeError):
+    """A screening run that cannot go ahead: a bad input, an unknown backend, a failing rule."""
+
+
+@dataclass(frozen=True)
+class ScreeningResult:
+    """The warnings (one per household, rule and period) and the run manifest."""
+
+    warnings: pa.Table
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+    def counts(self) -> dict[str, int]:
+        return dict(self.manifest.get("counts", {}))
+
+    def write(self, directory: Path) -> tuple[Path, Path]:
+        """`warnings.parquet` and `manifest.json` in `directory`, each written atomically."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        target_w, target_m = directory / "warnings.parquet", directory / "manifest.json"
+        fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
+        os.close(fd)
+        pq.write_table(self.warnings, tmp, compression="zstd")
+        os.replace(tmp, target_w)
+        fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(self.manifest, f, ensure_ascii=False, indent=2, sort_keys=True)
+        os.replace(tmp, target_m)
+        return target_w, target_m
+
+
+# -- Inputs --------------------------------------------------------------------------------
+
+
+class _HashSink:
+    """A write-only file object that only hashes what Arrow writes into it."""
+
+    def __init__(self) -> None:
+        self.digest = hashlib.sha256()
+        self.closed = False
+
+    def write(self, data: bytes) -> int:
+        self.digest.update(data)
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def _files(path: Path) -> list[Path]:
+    if path.is_file():
+        return [path]
+    return sorted(
+        p for p in path.rglob("*.parquet") if not any(part.startswith((".", "_")) for part in p.relative_to(path).parts)
+    )
+
+
+@dataclass(frozen=True)
+class Source:
+    """One input as a backend receives it: an Arrow table, or Parquet files to scan."""
+
+    table: pa.Table | None = None
+    files: tuple[Path, ...] = ()
+    add_batch_id: bool = False  # a feed without `batch_id`: the evidence then names no batch
+
+    @property
+    def schema(self) -> pa.Schema:
+        return self.table.schema if self.table is not None else pq.read_schema(self.files[0])
+
+
+def _describe(name: str, value: Input) -> tuple[Source, dict[str, Any]]:
+    """The input as a `Source` and its manifest entry (sha256 of the content, rows)."""
+    if isinstance(value, pa.Table):
+        sink = _HashSink()
+        with pa.ipc.new_stream(pa.PythonFile(sink, mode="w"), value.schema) as writer:
+            writer.write_table(value)
+        return Source(table=value), {"kind": "arrow", "rows": value.num_rows, "sha256": sink.digest.hexdigest()}
+    path = Path(value)
+    if not path.exists():
+        raise ScreeningError(f"input {name!r}: {path} does not exist")
+    files = _files(path)
+    if not files:
+        raise ScreeningError(f"input {name!r}: no Parquet files under {path}")
+    digest = hashlib.sha256()
+    rows = 0
+    for f in files:
+        digest.update(str(f.relative_to(path) if path.is_dir() else f.name).encode() + b"\0")
+        with open(f, "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                digest.update(chunk)
+        rows += pq.ParquetFile(f).metadata.num_rows
+    source = Source(files=tuple(f.resolve() for f in files))
+    return source, {"kind": "parquet", "files": len(files), "rows": rows, "sha256": digest.hexdigest()}
+
+
+# -- Backends ------------------------------------------------------------------------------
+
+
+class Backend(Protocol):
+    dialect: str
+
+    def register(self, name: str, source: Source) -> None: ...
+
+    def seal(self) -> None: ...
+
+    def query(self, sql: str) -> pa.Table: ...
+
+    def close(self) -> None: ...
+
+
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+class DuckDBBackend:
+    """In-process DuckDB: no extension downloads, and no file access but to the inputs.
+
+    Parquet inputs become views over DuckDB's own reader (faster than scanning them through
+    Arrow), allowed by path before external access is switched off; Arrow tables are
+    registered as they are.
+    """
+
+    dialect = "duckdb"
+
+    def __init__(self, threads: int | None = None) -> None:
+        config: dict[str, str | bool | int | float | list[str]] = {
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+        }
+        if threads:
+            config["threads"] = threads
+        self.con = duckdb.connect(":memory:", config=config)
+        self.allowed: list[str] = []
+        self.views: list[tuple[str, str]] = []
+
+    def register(self, name: str, source: Source) -> None:
+        # `name` is a known relation (registry input or feed kind, checked by the caller) and
+        # file paths are quoted as SQL strings: nothing here comes from free text.
+        extra = ", CAST(NULL AS BIGINT) AS batch_id" if source.add_batch_id else ""
+        if source.table is not None:
+            self.con.register(f"input_{name}", source.table)
+            self.views.append((name, f"SELECT *{extra} FROM input_{name}"))  # noqa: S608
+            return
+        files = [str(f) for f in source.files]
+        self.allowed.extend(files)
+        listed = ", ".join(_sql_string(f) for f in files)
+        scan = f"read_parquet([{listed}], union_by_name = true, hive_partitioning = false)"
+        self.views.append((name, f"SELECT *{extra} FROM {scan}"))  # noqa: S608
+
+    def seal(self) -> None:
+        # Only the input files stay readable; read_csv/COPY/ATTACH/INSTALL of anything else fail
+        # with a PermissionException, and the settings cannot be changed back.
+        if self.allowed:
+            self.con.execute(f"SET allowed_paths = [{', '.join(_sql_string(f) for f in self.allowed)}]")
+        self.con.execute("SET enable_external_access = false")
+        self.con.execute("SET lock_configuration = true")
+        for name, sql in self.views:
+            self.con.execute(f'CREATE VIEW "{name}" AS {sql}')
+
+    def query(self, sql: str) -> pa.Table:
+        return self.con.sql(sql).to_arrow_table()
+
+    def close(self) -> None:
+        self.con.close()
+
+
+class SparkBackend:
+    """Apache Spark through PySpark, for a province; the SQL is the same rules in Spark's dialect.
+
+    Not exercised by the test suite yet (PySpark is not installed here); the parity test on
+    local Spark is the next step of issue 4.
+    """
+
+    dialect = "spark"
+
+    def __init__(self, spark: Any = None) -> None:
+        try:
+            from pyspark.sql import SparkSession  # optional: only for the scale-out path
+        except ImportError:
+            raise ScreeningError(
+                "backend='spark' needs PySpark, which is not installed: install pyspark (and a Java runtime) "
+                "or screen with backend='duckdb'"
+            ) from None
+        self.spark = spark or SparkSession.builder.getOrCreate()
+
+    def register(self, name: str, source: Source) -> None:
+        if source.table is not None:
+            frame = self.spark.createDataFrame(source.table)
+        else:
+            frame = self.spark.read.option("mergeSchema", "true").parquet(*(str(f) for f in source.files))
+        if source.add_batch_id:
+            frame = frame.selectExpr("*", "CAST(NULL AS BIGINT) AS batch_id")
+        frame.createOrReplaceTempView(name)
+
+    def seal(self) -> None:
+        pass
+
+    def query(self, sql: str) -> pa.Table:
+        result: pa.Table = self.spark.sql(sql).toArrow()
+        return result
+
+    def close(self) -> None:
+        pass
+
+
+def make_backend(backend: str, **options: Any) -> Backend:
+    if backend == "duckdb":
+        return DuckDBBackend(**options)
+    if backend == "spark":
+        return SparkBackend(**options)
+    raise ScreeningError(f"unknown screening backend {backend!r}; choose one of {BACKENDS}")
+
+
+# -- The run -------------------------------------------------------------------------------
+
+
+def screening_window(year: int, as_of: dt.date | None = None) -> tuple[dt.date, dt.date]:
+    """The 12 months screened: ending on `as_of` (31 December of `year` by default)."""
+    end = as_of or dt.date(year, 12, 31)
+    try:
+        start = end.replace(year=end.year - 1)
+    except ValueError:  # 29 February
+        start = dt.date(end.year - 1, 2, 28)
+    return start + dt.timedelta(days=1), end
+
+
+def run_values(params: ResolvedParameters, as_of: dt.date | None = None) -> dict[str, Any]:
+    """Every :placeholder value of a run: the resolved parameters plus the built-ins."""
+    start, end = screening_window(params.year, as_of)
+    values: dict[str, Any] = {name: v.value for name, v in params.values.items()}
+    values.update(
+        year=params.year, period_year=str(params.year), window_start=start.isoformat(), window_end=end.isoformat()
+    )
+    return values
+
+
+def rule_sql(rule: Rule, params: ResolvedParameters, dialect: str = "duckdb", as_of: dt.date | None = None) -> str:
+    """The SQL a run would execute for `rule` (for review, debugging and the Spark path)."""
+    return render_sql(rule, run_values(params, as_of), dialect)
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def _warning_rows(rule: Rule, table: pa.Table, params: ResolvedParameters) -> list[dict[str, Any]]:
+    used = {name: str(params[name]) for name in rule.parameters}
+    rows = []
+    for row in table.to_pylist():
+        evidence = {column: _json_value(row.get(column)) for column in rule.evidence}
+        if rule.derive is not None:
+            evidence.update(rule.derive(row))
+        batches = row.get("batch_ids")
+        if batches is None:
+            batches = [row.get("batch_id")]
+        evidence["feed_batches"] = sorted({int(b) for b in batches if b is not None})
+        evidence["findings_in_period"] = int(row["rule_hits"])
+        evidence["parameters"] = used
+        rows.append(
+            {
+                "household_key": int(row["household_key"]),
+                "rule_id": rule.id,
+                "period": str(row["period"]),
+                "member_key": None if row["member_key"] is None else int(row["member_key"]),
+                "severity": rule.severity.value,
+                "cause": rule.cause.value,
+                "evidence": json.dumps(evidence, ensure_ascii=False, sort_keys=True, separators=(",", ":")),
+            }
+        )
+    return rows
+
+
+def evaluate_rules(
+    registry: Input,
+    accounts: Input | None,
+    feeds: Mapping[str, Input],
+    params: ResolvedParameters,
+    rules: Iterable[Rule] = ALL_RULES,
+    backend: str = "duckdb",
+    *,
+    households: Input | None = None,
+    as_of: dt.date | None = None,
+    backend_options: Mapping[str, Any] | None = None,
+) -> ScreeningResult:
+    """Screen one region for one year: every rule whose inputs and parameters are present.
+
+    `registry` is the member snapshot, `households` the household flags and `accounts` the
+    yearly accounts (schemas in `engine.screening.inputs`); `feeds` maps a feed kind to its
+    linked rows (an Arrow table, or a Parquet file or directory). A rule that lacks an input
+    or a parameter is skipped and the manifest says why. The warnings are sorted, so the
+    same inputs give the same table, byte for byte.
+    """
+    started = time.perf_counter()
+    rules = tuple(rules)
+    unknown = sorted(set(feeds) - set(FEED_SCHEMAS))
+    if unknown:
+        raise ScreeningError(f"unknown feed kinds {unknown}; known: {sorted(FEED_SCHEMAS)}")
+    given: dict[str, Input] = {"members": registry}
+    if households is not None:
+        given["households"] = households
+    if accounts is not None:
+        given["accounts"] = accounts
+    given.update(feeds)
+
+    values = run_values(params, as_of)
+    runnable: list[Rule] = []
+    skipped: dict[str, str] = {}
+    for rule in rules:
+        absent = [name for name in rule.inputs if name not in given]
+        missing = params.missing(rule.parameters)
+        if absent:
+            skipped[rule.id] = f"input not given: {', '.join(absent)}"
+        elif missing:
+            skipped[rule.id] = (
+                f"no parameter value for region {params.region_code} in {params.year}: {', '.join(missing)}"
+            )
+        else:
+            runnable.append(rule)
+
+    engine = make_backend(backend, **dict(backend_options or {}))
+    inputs: dict[str, Any] = {}
+    timings: dict[str, float] = {}
+    counts: dict[str, int] = {}
+    rows: list[dict[str, Any]] = []
+    try:
+        needed = sorted({name for rule in runnable for name in rule.inputs})
+        load_started = time.perf_counter()
+        for name in needed:
+            source, inputs[name] = _describe(name, given[name])
+            if name in FEED_SCHEMAS and "batch_id" not in source.schema.names:
+                source = replace(source, add_batch_id=True)
+            engine.register(name, source)
+        engine.seal()
+        timings["load"] = round(time.perf_counter() - load_started, 4)
+        for rule in runnable:
+            sql = render_sql(rule, values, engine.dialect)
+            rule_started = time.perf_counter()
+            try:
+                result = engine.query(sql)
+            except duckdb.Error as exc:
+                raise ScreeningError(f"rule {rule.id} failed: {exc}") from exc
+            found = _warning_rows(rule, result, params)
+            timings[rule.id] = round(time.perf_counter() - rule_started, 4)
+            counts[rule.id] = len(found)
+            rows.extend(found)
+    finally:
+        engine.close()
+
+    rows.sort(key=lambda r: (r["household_key"], r["rule_id"], r["period"], r["member_key"] or 0))
+    warnings = pa.Table.from_pylist(rows, schema=WARNINGS_SCHEMA)
+    start, end = screening_window(params.year, as_of)
+    timings["total"] = round(time.perf_counter() - started, 4)
+    manifest: dict[str, Any] = {
+        "engine_version": ENGINE_VERSION,
+        "backend": backend,
+        "region_code": params.region_code,
+        "year": params.year,
+        "window": [start.isoformat(), end.isoformat()],
+        "inputs": inputs,
+        "rules": {r.id: {"version": r.version, "fingerprint": r.fingerprint} for r in runnable},
+        "skipped": skipped,
+        "parameters": params.to_dict(),
+        "counts": counts,
+        "warnings": warnings.num_rows,
+        "timings": timings,
+    }
+    return ScreeningResult(warnings=warnings, manifest=manifest)
