@@ -1,8 +1,9 @@
 """Registry snapshots for the batch engine: registry → Arrow/Parquet, one way through the seam.
 
 The engine joins on integers and ID hashes; it never sees a raw ID number or the database.
-A snapshot carries, per member: member_key (Member.pk), household_key, id_hash, name,
-birth_date, sex, village_code and whether the member is deceased.
+Three relations, in the shapes `engine.screening.inputs` declares: members (member_key,
+household_key, id_hash, name, birth_date, sex, village_code, deceased), households (the flags
+the rules weigh) and accounts (年度收支, one row per household and year).
 """
 
 from __future__ import annotations
@@ -18,20 +19,11 @@ import pyarrow.parquet as pq
 from django.conf import settings
 from django.db import connection
 
-from shouwang.registry.models import Household, Member
+from engine.screening.inputs import ACCOUNTS_SCHEMA, HOUSEHOLDS_SCHEMA, MEMBERS_SCHEMA
+from shouwang.registry.models import AnnualAccount, Household, Member
 
-SCHEMA = pa.schema(
-    [
-        ("member_key", pa.int64()),
-        ("household_key", pa.int64()),
-        ("id_hash", pa.string()),
-        ("name", pa.string()),
-        ("birth_date", pa.date32()),
-        ("sex", pa.string()),
-        ("village_code", pa.string()),
-        ("deceased", pa.bool_()),
-    ]
-)
+# The engine owns the shapes of its inputs; the registry fills them.
+SCHEMA = MEMBERS_SCHEMA
 _CHUNK = 50_000
 
 
@@ -58,6 +50,56 @@ def member_snapshot(region_code: str) -> pa.Table:
                 pa.record_batch([pa.array(c, type=f.type) for c, f in zip(columns, SCHEMA, strict=True)], schema=SCHEMA)
             )
     return pa.Table.from_batches(batches, schema=SCHEMA)
+
+
+def household_snapshot(region_code: str) -> pa.Table:
+    """Households of the region's subtree with the flags screening weighs."""
+    rows = (
+        Household.objects.filter(village__pk__startswith=region_code)
+        .order_by("pk")
+        .values_list(
+            "pk",
+            "village_id",
+            "household_type",
+            "monitoring_state",
+            "monitoring_category",
+            "housing_grade",
+            "water_quantity_ok",
+            "water_quality_ok",
+            "water_convenience_ok",
+            "water_reliability_ok",
+        )
+    )
+    return _table(rows, HOUSEHOLDS_SCHEMA, blank_as_null={4, 5})
+
+
+def account_snapshot(region_code: str) -> pa.Table:
+    """Annual accounts of the region's households; net incomes are derived by the rules."""
+    rows = (
+        AnnualAccount.objects.filter(household__village__pk__startswith=region_code)
+        .order_by("household_id", "year")
+        .values_list(
+            "household_id",
+            "year",
+            "wage_income",
+            "operating_income",
+            "operating_cost",
+            "property_income",
+            "transfer_income",
+            "population",
+            "medical_expense",
+            "education_expense",
+        )
+    )
+    return _table(rows, ACCOUNTS_SCHEMA)
+
+
+def _table(rows: Any, schema: pa.Schema, blank_as_null: set[int] | None = None) -> pa.Table:
+    columns: list[list[Any]] = [[] for _ in schema]
+    for row in rows.iterator(chunk_size=_CHUNK):
+        for i, value in enumerate(row):
+            columns[i].append(None if blank_as_null and i in blank_as_null and value == "" else value)
+    return pa.table([pa.array(c, type=f.type) for c, f in zip(columns, schema, strict=True)], schema=schema)
 
 
 def _as_date(value: str | dt.date) -> dt.date:

@@ -26,3 +26,31 @@ def test_a_snapshot_holds_the_region_s_members_with_hashes_and_no_raw_ids(tmp_pa
     assert pq.read_table(path).num_rows == 3
     raw = path.read_bytes()
     assert all(reveal_id_number(m).encode() not in raw for m in mine.members.all())
+
+
+@pytest.mark.django_db
+def test_household_and_account_snapshots_carry_what_screening_weighs():
+    from decimal import Decimal
+
+    from shouwang.registry.snapshot import account_snapshot, household_snapshot
+
+    hh = make_household(first_village("522630001"), household_type="脱贫户", housing_grade="C")
+    make_household(first_village(OTHER_COUNTY))
+    households = household_snapshot("522630").to_pylist()
+    assert households == [
+        {
+            "household_key": hh.pk,
+            "village_code": hh.village_id,
+            "household_type": "脱贫户",
+            "monitoring_state": "未纳入",
+            "monitoring_category": None,
+            "housing_grade": "C",
+            "water_quantity_ok": True,
+            "water_quality_ok": True,
+            "water_convenience_ok": True,
+            "water_reliability_ok": True,
+        }
+    ]
+    accounts = account_snapshot("522630").to_pylist()
+    assert len(accounts) == 1
+    assert accounts[0]["year"] == 2025 and accounts[0]["wage_income"] == Decimal("20000.00")
