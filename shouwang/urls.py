@@ -9,6 +9,7 @@ urlpatterns = [
     path("registry/", include("shouwang.registry.urls")),
     path("jobs/", include("shouwang.jobs.urls")),
     path("exchange/", include("shouwang.exchange.urls")),
+    path("screening/", include("shouwang.screening.urls")),
     path("api/", include("shouwang.api.urls")),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("admin/", admin.site.urls),

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "shouwang.registry",
     "shouwang.jobs",
     "shouwang.exchange",
+    "shouwang.screening",
     "shouwang.api",
     "ninja",
     "shouwang.demo",
