@@ -7,7 +7,7 @@ answers 404 exactly like one that does not exist; every write goes through `acti
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
@@ -21,6 +21,7 @@ from django.views import View
 from django.views.generic import DetailView, FormView, ListView
 
 from engine.ids import IDNumberError, parse_id_number
+from shouwang.accounts.models import current_user
 from shouwang.accounts.roles import Capability
 from shouwang.core.audit import record_event
 from shouwang.core.protection import protector
@@ -39,7 +40,7 @@ from shouwang.registry.forms import (
 from shouwang.registry.models import AnnualAccount, ChangeRecord, Household, Member
 
 if TYPE_CHECKING:
-    from shouwang.accounts.models import User
+    pass
 
 PAGE_SIZE = 50
 CHANGES_SHOWN = 200
@@ -90,14 +91,9 @@ def labelled(changes: list[ChangeRecord]) -> list[ChangeRecord]:
     return changes
 
 
-def signed_in(request: HttpRequest) -> User:
-    """The request's user; LoginRequiredMiddleware lets no anonymous request reach a view."""
-    return cast("User", request.user)
-
-
 def require(request: HttpRequest, capability: Capability) -> None:
     """403 for a page the role has no business on (a list); single objects answer 404 instead."""
-    if not signed_in(request).can(capability):
+    if not current_user(request).can(capability):
         raise PermissionDenied
 
 
@@ -110,13 +106,13 @@ class HouseholdListView(ListView):
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         require(request, Capability.VIEW_REGISTRY)
-        self.scope = signed_in(request).region
+        self.scope = current_user(request).region
         self.filter_form = HouseholdFilterForm(request.GET or None, scope=self.scope)
         return super().dispatch(request, *args, **kwargs)
 
     def get_queryset(self) -> QuerySet[Household]:
         qs = (
-            Household.objects.restrict(signed_in(self.request), Capability.VIEW_REGISTRY)
+            Household.objects.restrict(current_user(self.request), Capability.VIEW_REGISTRY)
             .select_related("village__parent")
             .prefetch_related(
                 Prefetch(
@@ -164,7 +160,7 @@ class HouseholdListView(ListView):
             )
         ctx["rows"] = rows
         ctx["filter_form"] = self.filter_form
-        ctx["breadcrumb"] = region_path(self.scope, signed_in(self.request)) if self.scope else []
+        ctx["breadcrumb"] = region_path(self.scope, current_user(self.request)) if self.scope else []
         return ctx
 
 
@@ -177,7 +173,7 @@ class HouseholdDetailView(DetailView):
     def get_object(self, queryset: QuerySet | None = None) -> Household:
         return access_object(
             Household.objects.select_related("village__parent"),
-            signed_in(self.request),
+            current_user(self.request),
             Capability.VIEW_REGISTRY,
             pk=self.kwargs["pk"],
         )
@@ -185,7 +181,7 @@ class HouseholdDetailView(DetailView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         ctx = super().get_context_data(**kwargs)
         hh: Household = self.object
-        user = signed_in(self.request)
+        user = current_user(self.request)
         today = dt.date.today()
         # One query for the members; the indicators below read the same prefetched list.
         prefetch_related_objects([hh], Prefetch("members", queryset=Member.objects.order_by("id")))
@@ -247,7 +243,7 @@ class VersionedEditView(FormView):
         qs = self.get_queryset()
         if for_update:
             qs = qs.select_for_update(of=("self",))
-        return access_object(qs, signed_in(self.request), self.capability, pk=self.kwargs["pk"])
+        return access_object(qs, current_user(self.request), self.capability, pk=self.kwargs["pk"])
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         self.object = self.load()
@@ -294,7 +290,7 @@ class VersionedEditView(FormView):
             {
                 "object": self.object,
                 "household": household,
-                "breadcrumb": region_path(household.village, signed_in(self.request)),
+                "breadcrumb": region_path(household.village, current_user(self.request)),
             }
         )
         return ctx
@@ -314,7 +310,7 @@ class HouseholdEditView(VersionedEditView):
         return obj
 
     def apply(self, obj: Household, values: dict[str, Any]) -> int:
-        return actions.do_update_household(obj, values, actor=signed_in(self.request), source="web")
+        return actions.do_update_household(obj, values, actor=current_user(self.request), source="web")
 
 
 class MemberEditView(VersionedEditView):
@@ -331,7 +327,7 @@ class MemberEditView(VersionedEditView):
         return obj.household
 
     def apply(self, obj: Member, values: dict[str, Any]) -> int:
-        return actions.do_update_member(obj, values, actor=signed_in(self.request), source="web")
+        return actions.do_update_member(obj, values, actor=current_user(self.request), source="web")
 
 
 class MemberSearchView(ListView):
@@ -348,7 +344,7 @@ class MemberSearchView(ListView):
     def get_queryset(self) -> QuerySet[Member]:
         self.form = MemberSearchForm(self.request.GET or None)
         qs = (
-            Member.objects.restrict(signed_in(self.request), Capability.VIEW_REGISTRY)
+            Member.objects.restrict(current_user(self.request), Capability.VIEW_REGISTRY)
             .select_related("household__village__parent")
             .order_by("household__number", "id")
         )
@@ -385,7 +381,10 @@ class MemberRevealIDView(View):
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         member = access_object(
-            Member.objects.select_related("household__village"), signed_in(request), Capability.REVEAL_ID_NUMBER, pk=pk
+            Member.objects.select_related("household__village"),
+            current_user(request),
+            Capability.REVEAL_ID_NUMBER,
+            pk=pk,
         )
         id_number = actions.reveal_id_number(member)
         record_event(
@@ -408,7 +407,7 @@ class MemberRevealIDView(View):
                     "member": member,
                     "household": member.household,
                     "id_number": id_number,
-                    "breadcrumb": region_path(member.household.village, signed_in(request)),
+                    "breadcrumb": region_path(member.household.village, current_user(request)),
                 },
             )
         response["Cache-Control"] = "no-store"
