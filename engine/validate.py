@@ -213,17 +213,21 @@ def report_rows(errors: Iterable[RowError]) -> Iterator[tuple[str, ...]]:
         yield tuple(neutralise(v) for v in (e.line, e.column, e.value, reason_zh, reason_en))
 
 
-def write_report_csv(rows: Iterable[tuple[str, ...]], stream: Any) -> None:
+def write_report_csv(
+    rows: Iterable[tuple[str, ...]], stream: Any, *, headers: tuple[str, ...] = REPORT_HEADERS
+) -> None:
     """Write report rows (already neutralised) as UTF-8 CSV with BOM, which Excel opens correctly."""
     import csv
 
     stream.write("\ufeff")
     writer = csv.writer(stream)
-    writer.writerow(REPORT_HEADERS)
+    writer.writerow(headers)
     writer.writerows(rows)
 
 
-def report_xlsx_bytes(rows: Iterable[tuple[str, ...]], *, title: str = "错误报告") -> bytes:
+def report_xlsx_bytes(
+    rows: Iterable[tuple[str, ...]], *, title: str = "错误报告", headers: tuple[str, ...] = REPORT_HEADERS
+) -> bytes:
     """The same report as an XLSX workbook, every cell a string."""
     import io
 
@@ -233,7 +237,7 @@ def report_xlsx_bytes(rows: Iterable[tuple[str, ...]], *, title: str = "错误�
     book = Workbook()
     sheet = book.active
     sheet.title = title[:31]
-    sheet.append(REPORT_HEADERS)
+    sheet.append(headers)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for row in rows:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from decimal import Decimal
 from operator import itemgetter
 from typing import Any
@@ -35,10 +36,11 @@ from engine.feeds.standardize import (
     _period,
     arrow_schema,
     id_hasher,
+    missing_id_warning,
     own_columns,
     period_column,
 )
-from engine.ids import _PROVINCES, IDNumber
+from engine.ids import _PROVINCES, IDNumber, mask
 from engine.parsing import ParseError, normalize_header, parse_cell
 from engine.protect import Protector
 from engine.schema import Column, ColumnType, TableSchema
@@ -74,6 +76,24 @@ def _canonical_valid_ids(text: pa.Array) -> pa.Array:
     check_ok = pc.equal(expected, pc.utf8_slice_codeunits(digits, 17, 18))
     ok = pc.and_(pc.and_(shaped, province), pc.and_(pc.fill_null(birth_ok, False), check_ok))
     return pc.fill_null(ok, False)
+
+
+REQUIRED = ParseError("required", "必填项为空", "required value is missing")
+
+
+def state_column(schema: TableSchema, name: str) -> Column:
+    """The column a `_ColumnState` parses with: the ID number may be blank there — whether a
+    blank ID is an error depends on the row's name (`mark_missing_ids`)."""
+    column = schema.column(name)
+    return replace(column, required=False) if column.type is ColumnType.ID_NUMBER else column
+
+
+def mark_missing_ids(id_ids: list[int], name_ids: list[int] | None) -> list[int]:
+    """A blank ID (index 0) is an error (`_BAD`, reported as "required") unless the row has a
+    name (index > 0): such a row is kept for probabilistic linkage."""
+    if name_ids is None:
+        return [_BAD if v == 0 else v for v in id_ids]
+    return [_BAD if v == 0 and n <= 0 else v for v, n in zip(id_ids, name_ids, strict=True)]
 
 
 def _blank(value: Any) -> bool:
@@ -223,8 +243,10 @@ def standardize_columnar(
     positions = table.header.positions
     names = list(positions.values())
     at = list(positions.keys())
-    states = [_ColumnState(schema.column(n), typed_keys=table.format != "csv") for n in names]
+    states = [_ColumnState(state_column(schema, n), typed_keys=table.format != "csv") for n in names]
     column_of = {n: i for i, n in enumerate(names)}
+    id_at = column_of.get("id_number")
+    name_at = column_of.get("name")
     key_at = [column_of[k] for k in key]
     stats = ValidationStats()
     errors: list[RowError] = []
@@ -271,9 +293,11 @@ def standardize_columnar(
                     canon.append(state.id_indices(raw))
                 else:
                     canon.append(state.indices(raw))
+            if id_at is not None:
+                canon[id_at] = mark_missing_ids(canon[id_at], canon[name_at] if name_at is not None else None)
             bad: set[int] = set()
-            for state, indices in zip(states, canon, strict=True):
-                if state.errors and _BAD in indices:
+            for indices in canon:
+                if _BAD in indices:
                     bad.update(i for i, v in enumerate(indices) if v == _BAD)
             for name in county_checks:
                 state = states[column_of[name]]
@@ -326,6 +350,8 @@ def standardize_columnar(
                     continue
                 kept_lines.append(line)
                 keep[i] = True
+                if id_at is not None and row[id_at] == 0:
+                    errors.append(missing_id_warning(line, schema))
             keep_chunks.append(pa.array(keep, pa.bool_()))
             for target, ids in zip(id_chunks, canon, strict=True):
                 target.append(pa.array(ids, pa.int64()))
@@ -364,7 +390,7 @@ def _row_errors(
         if indices[i] != _BAD:
             continue
         raw = raws[i]
-        exc = state.errors[state.key(raw)]
+        exc = state.errors.get(state.key(raw), REQUIRED)  # absent: a blank ID without a name
         column = state.column
         is_id = column.type is ColumnType.ID_NUMBER
         out.append(RowError(line, column.label, display_value(raw, is_id=is_id), exc.reason_zh, exc.reason_en))
@@ -459,6 +485,7 @@ def _assemble(
         text = pa.array(numbers, pa.string())
         ids = ids_of["id_number"]
         arrays["id_hash"] = pc.take(pa.array([None if v is None else hash_id(v) for v in numbers], pa.string()), ids)
+        arrays["id_masked"] = pc.take(pa.array([None if v is None else mask(v) for v in numbers], pa.string()), ids)
         births = pc.cast(
             pc.strptime(pc.utf8_slice_codeunits(text, 6, 14), format="%Y%m%d", unit="s", error_is_null=True),
             pa.date32(),
@@ -468,6 +495,7 @@ def _assemble(
         arrays["birth_date"] = pc.coalesce(pc.take(births, ids), column("birth_date", same, pa.date32()))
     else:
         arrays["id_hash"] = pa.nulls(n, pa.string())
+        arrays["id_masked"] = pa.nulls(n, pa.string())
         arrays["birth_date"] = column("birth_date", same, pa.date32())
         arrays["sex"] = pa.nulls(n, pa.string())
     period_name = period_column(schema)

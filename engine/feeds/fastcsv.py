@@ -28,13 +28,15 @@ import pyarrow.compute as pc
 
 from engine.feeds.columnar import (
     _BAD,
+    REQUIRED,
     _assemble,
     _blank,
     _ColumnState,
     _data_rows,
     _duplicate_error,
+    state_column,
 )
-from engine.feeds.standardize import Progress, StandardizedFeed, _county_error
+from engine.feeds.standardize import Progress, StandardizedFeed, _county_error, missing_id_warning
 from engine.parsing import normalize_header
 from engine.protect import Protector
 from engine.schema import ColumnType, TableSchema
@@ -193,7 +195,7 @@ def standardize_csv_arrow(
     table.close()
     positions = table.header.positions
     names, at = list(positions.values()), list(positions.keys())
-    states = [_ColumnState(schema.column(n), typed_keys=False) for n in names]
+    states = [_ColumnState(state_column(schema, n), typed_keys=False) for n in names]
     delimiter = _delimiter(source, table.encoding)
     number_chunks: list[pa.Array] = []
     amount_chunks: dict[int, list[pa.Array]] = {}
@@ -269,7 +271,7 @@ def standardize_rows_arrow(
     source, table._rows = table._rows, None
     positions = table.header.positions
     names, at = list(positions.values()), list(positions.keys())
-    states = [_ColumnState(schema.column(n), typed_keys=True) for n in names]
+    states = [_ColumnState(state_column(schema, n), typed_keys=True) for n in names]
     lines: list[str] = []
     cells_list: list[list[Any]] = []
     try:
@@ -357,6 +359,11 @@ def finish(
     events: list[tuple[int, list[RowError]]] = []  # (row in file order, its errors)
     errors: list[RowError] = []
     keep = pa.array([], pa.bool_())
+    id_at = column_of.get("id_number")
+    if n and id_at is not None:
+        # A blank ID (index 0) is an error unless the row has a name (index > 0).
+        no_name = pc.less_equal(columns[column_of["name"]], 0) if "name" in column_of else pa.array([True] * n)
+        columns[id_at] = pc.if_else(pc.and_(pc.equal(columns[id_at], 0), no_name), _BAD, columns[id_at])
     if n:
         bad = reduce(pc.or_, [pc.equal(c, _BAD) for c in columns])
         for i in pc.indices_nonzero(bad).to_pylist():
@@ -411,6 +418,9 @@ def finish(
         stats.rejected = n_bad + conflicting + n_refused
         stats.valid = n - n_bad - n_dup - n_refused
         keep = pc.and_(candidates, pc.invert(refused))
+        if id_at is not None:
+            for i in pc.indices_nonzero(pc.and_(keep, pc.equal(columns[id_at], 0))).to_pylist():
+                events.append((i, [missing_id_warning(lines[i].as_py(), schema)]))
     for _, row_errors in sorted(events, key=lambda e: e[0]):
         errors.extend(row_errors)
     return StandardizedFeed(
@@ -479,7 +489,7 @@ def _bad_row_errors(
         if ids[i].as_py() != _BAD:
             continue
         raw = column[i].as_py() if isinstance(column, pa.Array) else column[i]
-        exc = state.errors[state.key(raw)]
+        exc = state.errors.get(state.key(raw), REQUIRED)  # absent: a blank ID without a name
         is_id = state.column.type is ColumnType.ID_NUMBER
         out.append(RowError(line, state.column.label, display_value(raw, is_id=is_id), exc.reason_zh, exc.reason_en))
     return out

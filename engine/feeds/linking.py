@@ -1,15 +1,21 @@
-"""Exact linkage of feed rows to registry members by ID hash (the first linkage step).
+"""Linkage of feed rows to registry members: exact by ID hash, then probabilistic.
 
 "Join on integers" (DESIGN.md): once a feed row is linked, it carries the member's and the
-household's integer keys; the hash stays for audit and later linkage. Rows whose ID is
-missing or matches nobody stay `unmatched` with null keys — probabilistic linkage
-(`engine.linkage`) takes those on; nothing here guesses.
+household's integer keys; the hash stays for audit and later linkage. `link_exact` is the
+first step; rows whose ID is missing or matches nobody stay `unmatched` with null keys, and
+`link_probabilistic` takes those through `engine.linkage.link_records` (names with pinyin,
+birth date, sex, village): above the threshold a row is linked (`probabilistic`), in the grey
+zone it waits for a person (`review`, with its ranked candidates), below it stays
+`unmatched` and is listed back to the department.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -17,8 +23,14 @@ import pyarrow.compute as pc
 
 class LinkStatus(StrEnum):
     EXACT = "exact"  # the ID hash equals a registry member's
-    UNMATCHED = "unmatched"  # no or no matching ID: for probabilistic linkage
+    PROBABILISTIC = "probabilistic"  # linked by the model above its acceptance threshold
+    CONFIRMED = "confirmed"  # a review item whose candidate a person accepted
+    REVIEW = "review"  # in the grey zone: waits in the review queue
+    UNMATCHED = "unmatched"  # no member found (listed back to the department)
     NOT_APPLICABLE = "not_applicable"  # a village-level feed (water_safety): nobody to link
+
+
+LINKED = (LinkStatus.EXACT, LinkStatus.PROBABILISTIC, LinkStatus.CONFIRMED)
 
 
 LINK_COLUMNS = (
@@ -60,14 +72,156 @@ def _append(table: pa.Table, members: pa.Array, households: pa.Array, status: pa
 
 
 def link_counts(table: pa.Table) -> dict[str, float | int]:
-    """Rows by link status and the exact match rate among rows that have an ID hash."""
+    """Rows by link status, the exact match rate among rows that have an ID hash and the
+    batch's match rate (rows linked, exactly, by the model or by a reviewer, among the rows
+    there is somebody to link)."""
     status = table.column("link_status").to_pylist() if table.num_rows else []
-    exact = sum(1 for s in status if s == LinkStatus.EXACT)
-    unmatched = sum(1 for s in status if s == LinkStatus.UNMATCHED)
+    by = dict.fromkeys(LinkStatus, 0)
+    for value in status:
+        by[LinkStatus(value)] += 1
     with_id = table.num_rows - table.column("id_hash").null_count if table.num_rows else 0
+    linkable = table.num_rows - by[LinkStatus.NOT_APPLICABLE]
+    linked = sum(by[s] for s in LINKED)
     return {
-        "exact": exact,
-        "unmatched": unmatched,
+        "exact": by[LinkStatus.EXACT],
+        "probabilistic": by[LinkStatus.PROBABILISTIC],
+        "confirmed": by[LinkStatus.CONFIRMED],
+        "review": by[LinkStatus.REVIEW],
+        "unmatched": by[LinkStatus.UNMATCHED],
         "with_id": with_id,
-        "exact_rate": round(exact / with_id, 4) if with_id else 0.0,
+        "without_id": linkable - with_id if linkable else 0,
+        "exact_rate": round(by[LinkStatus.EXACT] / with_id, 4) if with_id else 0.0,
+        "match_rate": round(linked / linkable, 4) if linkable else 0.0,
     }
+
+
+@dataclass
+class ReviewItem:
+    """A feed row in the grey zone and the members it may be (best first)."""
+
+    row_id: int
+    line: str
+    name: str | None
+    birth_date: dt.date | None
+    candidates: list[dict[str, Any]] = field(default_factory=list)  # member_key, household_key, probability
+
+
+@dataclass
+class ProbabilisticOutcome:
+    table: pa.Table
+    reviews: list[ReviewItem]
+    summary: dict[str, Any]
+
+
+def add_row_ids(table: pa.Table) -> pa.Table:
+    """`row_id`: the row's position in its batch — its identity in the stored Parquet."""
+    if "row_id" in table.column_names:
+        return table
+    return table.append_column(
+        pa.field("row_id", pa.int64(), nullable=False), pa.array(range(table.num_rows), pa.int64())
+    )
+
+
+def link_probabilistic(table: pa.Table, registry: pa.Table, settings: Any = None) -> ProbabilisticOutcome:
+    """Link the `unmatched` rows of an exactly linked feed with `engine.linkage.link_records`.
+
+    `registry`: the county's members (member_key, household_key, id_hash, name, birth_date,
+    sex, village_code — `shouwang.registry.snapshot.member_snapshot`). Accepted rows get the
+    member's and household's keys and `probabilistic`; grey-zone rows `review` (their
+    candidates come back as `ReviewItem`s); the rest stay `unmatched`. The table gains
+    `row_id` and `link_probability` (1 for exact links, the model's normalised probability of
+    the best candidate for the rest it scored).
+    """
+    from engine.linkage import DEFAULT, link_records
+
+    table = add_row_ids(table)
+    n = table.num_rows
+    status = table.column("link_status")
+    exact = pc.equal(status, LinkStatus.EXACT.value)
+    probability = pc.if_else(exact, pa.scalar(1.0), pa.scalar(None, pa.float64()))
+    todo = pc.equal(status, LinkStatus.UNMATCHED.value)
+    if not n or not pc.any(todo).as_py() or not registry.num_rows:
+        return ProbabilisticOutcome(table.append_column("link_probability", probability), [], {"rows": 0})
+    rows = table.filter(todo)
+    feed = pa.table(
+        {
+            "row_id": rows.column("row_id"),
+            "id_hash": rows.column("id_hash"),
+            "name": rows.column("name"),
+            "birth_date": rows.column("birth_date"),
+            "sex": rows.column("sex"),
+            "village_code": pa.nulls(rows.num_rows, pa.string()),
+        }
+    )
+    result = link_records(feed, registry, settings or DEFAULT)
+    links = result.links
+    at = pc.index_in(table.column("row_id"), value_set=links.column("row_id"))
+    new_status = pc.take(links.column("status"), at)
+    accepted = pc.fill_null(pc.equal(new_status, "accepted"), False)
+    member_of = pc.take(links.column("member_key"), at)
+    households = registry.column("household_key")
+    member_keys = registry.column("member_key")
+    household_of = pc.take(households, pc.index_in(member_of, value_set=member_keys))
+    members = pc.if_else(accepted, member_of, table.column("member_key"))
+    homes = pc.if_else(accepted, household_of, table.column("household_key"))
+    mapped = pc.if_else(
+        accepted,
+        pa.scalar(LinkStatus.PROBABILISTIC.value),
+        pc.if_else(pc.fill_null(pc.equal(new_status, "review"), False), pa.scalar(LinkStatus.REVIEW.value), status),
+    )
+    scored = pc.take(links.column("match_probability"), at)
+    probability = pc.if_else(
+        exact, pa.scalar(1.0), pc.if_else(pc.greater(scored, 0.0), scored, pa.scalar(None, pa.float64()))
+    )
+    out = table
+    for name, values in (
+        ("member_key", members),
+        ("household_key", homes),
+        ("link_status", mapped),
+    ):
+        i = out.column_names.index(name)
+        out = out.set_column(i, out.schema.field(name), values)
+    out = out.append_column("link_probability", pc.cast(probability, pa.float64()))
+    reviews = _review_items(out, result.candidates, registry)
+    return ProbabilisticOutcome(out, reviews, result.summary())
+
+
+def _review_items(table: pa.Table, candidates: pa.Table, registry: pa.Table) -> list[ReviewItem]:
+    review = table.filter(pc.equal(table.column("link_status"), LinkStatus.REVIEW.value))
+    if not review.num_rows:
+        return []
+    household = dict(
+        zip(registry.column("member_key").to_pylist(), registry.column("household_key").to_pylist(), strict=True)
+    )
+    wanted = candidates.filter(pc.is_in(candidates.column("row_id"), value_set=review.column("row_id")))
+    by_row: dict[int, list[dict[str, Any]]] = {}
+    for c in wanted.to_pylist():
+        by_row.setdefault(c["row_id"], []).append(
+            {
+                "member_key": c["member_key"],
+                "household_key": household.get(c["member_key"]),
+                "probability": round(float(c["match_probability"]), 6),
+                "pair_probability": round(float(c["pair_probability"]), 6),
+            }
+        )
+    return [
+        ReviewItem(r["row_id"], r["line"], r["name"], r["birth_date"], by_row.get(r["row_id"], []))
+        for r in review.select(["row_id", "line", "name", "birth_date"]).to_pylist()
+    ]
+
+
+def confirm_link(table: pa.Table, row_id: int, member_key: int | None, household_key: int | None) -> pa.Table:
+    """A reviewed row: linked to the member a person chose (`confirmed`), or, with
+    `member_key=None`, rejected (`unmatched`)."""
+    hit = pc.equal(table.column("row_id"), row_id)
+    linked = member_key is not None
+    status = LinkStatus.CONFIRMED.value if linked else LinkStatus.UNMATCHED.value
+    for name, value, type_ in (
+        ("member_key", member_key, pa.int64()),
+        ("household_key", household_key, pa.int64()),
+        ("link_status", status, pa.string()),
+    ):
+        i = table.column_names.index(name)
+        values = pc.if_else(hit, pa.scalar(value, type_), table.column(name))
+        table = table.set_column(i, table.schema.field(name), values)
+    return table

@@ -22,7 +22,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from engine.ids import IDNumber
+from engine.ids import IDNumber, mask
+from engine.parsing import ParseError, is_blank, parse_cell
 from engine.protect import Protector
 from engine.schema import ColumnType, TableSchema
 from engine.tabular import FileError, RawRow, Source, open_table
@@ -31,7 +32,7 @@ from engine.validate import RowError, ValidationStats, display_value, validate_r
 Progress = Callable[[int, int], None]
 BATCH_ROWS = 65_536
 
-COMMON_COLUMNS = ("line", "id_hash", "name", "birth_date", "sex", "county_code", "period")
+COMMON_COLUMNS = ("line", "id_hash", "id_masked", "name", "birth_date", "sex", "county_code", "period")
 _DROPPED = frozenset({"id_number", "name", "birth_date", "county_code"})
 _ARROW_TYPES: dict[ColumnType, pa.DataType] = {
     ColumnType.TEXT: pa.string(),
@@ -45,6 +46,23 @@ _ARROW_TYPES: dict[ColumnType, pa.DataType] = {
     ColumnType.BOOLEAN: pa.bool_(),
 }
 _PERIOD_TYPES = (ColumnType.DATE, ColumnType.MONTH, ColumnType.YEAR)
+
+MISSING_ID_ZH = "身份证号缺失，将按姓名、出生日期、性别、村匹配"
+MISSING_ID_EN = "ID number missing; will be matched on name, birth date, sex and village"
+
+
+def missing_id_warning(line: str, schema: TableSchema) -> RowError:
+    """The warning of a row kept without an ID number (it has a name): it goes to linkage."""
+    return RowError(line, schema.column("id_number").label, "", MISSING_ID_ZH, MISSING_ID_EN, warning=True)
+
+
+def has_name(schema: TableSchema, raw: Any) -> bool:
+    """Whether a raw name cell gives a name (a blank ID is then not an error, FEEDS.md's
+    "name … used for linkage when the ID is missing")."""
+    try:
+        return parse_cell(schema.column("name"), raw) is not None
+    except ParseError:
+        return False
 
 
 def period_column(schema: TableSchema) -> str:
@@ -65,6 +83,7 @@ def arrow_schema(schema: TableSchema) -> pa.Schema:
     fields = [
         pa.field("line", pa.string(), nullable=False),
         pa.field("id_hash", pa.string()),
+        pa.field("id_masked", pa.string()),  # `5226**********123X`: for lists back to the department
         pa.field("name", pa.string()),
         pa.field("birth_date", pa.date32()),
         pa.field("sex", pa.string()),
@@ -222,6 +241,10 @@ def _standardize(
         for i, row in enumerate(rows, 1):
             if progress is not None and i % 10_000 == 0:
                 progress(i, max(estimated, i))
+            cells = row.cells
+            if has_id and "id_number" in cells and is_blank(cells["id_number"]) and has_name(schema, cells.get("name")):
+                # A blank ID with a name is kept for linkage: the cell is not parsed at all.
+                row = RawRow(row.line, {k: v for k, v in cells.items() if k != "id_number"})
             yield row
 
     arrow = arrow_schema(schema)
@@ -239,7 +262,7 @@ def _standardize(
                 values.clear()
 
     own_lists = [(name, columns[name]) for name in own]
-    lines, hashes, names = columns["line"], columns["id_hash"], columns["name"]
+    lines, hashes, names, masked = columns["line"], columns["id_hash"], columns["name"], columns["id_masked"]
     births, sexes, counties, periods = columns["birth_date"], columns["sex"], columns["county_code"], columns["period"]
     county_label = schema.column("county_code").label
     checked = schema if key == schema.key else replace(schema, key=key)
@@ -261,12 +284,16 @@ def _standardize(
         lines.append(row.line)
         if idn is not None:
             hashes.append(hash_id(idn.value))
+            masked.append(mask(idn.value))
             births.append(idn.birth_date)
             sexes.append(idn.sex)
         else:
             hashes.append(None)
+            masked.append(None)
             births.append(values.get("birth_date"))
             sexes.append(None)
+            if has_id:
+                errors.append(missing_id_warning(row.line, schema))
         names.append(values.get("name"))
         counties.append(county_code)
         periods.append(_period(values[period_name], period_type))
@@ -291,9 +318,13 @@ def _standardize(
 
 __all__ = [
     "COMMON_COLUMNS",
+    "MISSING_ID_EN",
+    "MISSING_ID_ZH",
     "StandardizedFeed",
     "arrow_schema",
+    "has_name",
     "id_hasher",
+    "missing_id_warning",
     "own_columns",
     "period_column",
     "standardize_feed",

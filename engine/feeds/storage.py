@@ -99,3 +99,18 @@ def remove_batch(data_dir: Path, paths: list[str]) -> None:
             except OSError:
                 break
             parent = parent.parent
+
+
+def rewrite_batch_file(data_dir: Path, rel: str, transform: Any) -> bytes:
+    """Replace one of a batch's Parquet files by `transform(table)`, atomically (a temporary
+    file in the same directory, renamed); returns the old file's bytes, so a caller whose
+    transaction fails can put them back with `restore_batch_file`."""
+    path = Path(data_dir) / rel
+    old = path.read_bytes()
+    table = transform(pq.read_table(path))
+    _atomic_write(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
+    return old
+
+
+def restore_batch_file(data_dir: Path, rel: str, body: bytes) -> None:
+    _atomic_write(Path(data_dir) / rel, lambda tmp: tmp.write_bytes(body))

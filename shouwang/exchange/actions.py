@@ -11,8 +11,10 @@ came. The steps:
 3. parse in a sandboxed child process (`engine.feeds.run_in_sandbox`: memory and time
    limits) into a typed Arrow table with ID hashes, plus every row error;
 4. link exactly: the rows' ID hashes against the county's registry members, carrying the
-   member's and household's integer keys (the rest stays `unmatched` for probabilistic
-   linkage);
+   member's and household's integer keys; then the rest (no ID, or an ID nobody has)
+   probabilistically (`shouwang.exchange.linking`): accepted links carry the keys too, the
+   grey zone becomes review items, the rest stays `unmatched` — a failure here refuses the
+   file and stores nothing;
 5. a dry run records the counts and the error report and stores no rows; a real run commits
    the whole file — or, when asked, only its valid rows — as Parquet plus a manifest, inside
    one transaction with the batch record, or nothing at all.
@@ -42,6 +44,7 @@ from shouwang.core.audit import record_event
 from shouwang.core.protection import protector
 from shouwang.core.scoping import user_region_contains
 from shouwang.core.uploads import write_error_report
+from shouwang.exchange.linking import LinkageError, create_reviews, link_batch_rows
 from shouwang.exchange.models import BatchStatus, Channel, FeedBatch
 from shouwang.regions.models import Level, Region
 
@@ -72,6 +75,7 @@ class FeedImportOutcome:
     already_imported: bool = False
     committed: bool = False
     stored_rows: int = 0
+    reviews: list[Any] = field(default_factory=list)  # grey-zone rows (engine.feeds.linking.ReviewItem)
     batch: FeedBatch | None = None
     seconds: float = 0.0
 
@@ -275,6 +279,15 @@ def do_import_feed(
             outcome.stats, outcome.errors = result.stats, result.errors
             outcome.extra_columns, outcome.periods = result.extra_columns, result.periods
             result.table = link_exact(result.table, registry_keys(county))
+            try:
+                linked = link_batch_rows(result.table, kind, county)
+            except LinkageError as exc:
+                raise FileError(
+                    "linkage",
+                    "与户籍库关联比对失败，未导入任何数据，请稍后重试",
+                    f"linkage to the registry failed; nothing was imported ({exc})"[:300],
+                ) from None
+            result.table, outcome.reviews = linked.table, linked.reviews
             outcome.links = link_counts(result.table)
     except FileError as exc:
         outcome.file_error = {"code": exc.code, "reason_zh": exc.reason_zh, "reason_en": exc.reason_en}
@@ -406,6 +419,7 @@ def _commit(outcome: FeedImportOutcome, result: StandardizedFeed, user: Any, siz
             outcome.stored_rows = result.table.num_rows
             outcome.committed = True
             manifest = write_manifest(data_dir(), batch.pk, _manifest(outcome, batch, user, written))
+            create_reviews(batch, outcome.reviews)
             batch.storage_paths = written
             batch.manifest_path = manifest
             batch.counts = _stored_counts(outcome)

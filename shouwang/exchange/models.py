@@ -101,3 +101,78 @@ class FeedBatch(models.Model):
 
     def count(self, name: str) -> Any:
         return (self.counts or {}).get(name)
+
+
+class ReviewStatus(models.TextChoices):
+    PENDING = "pending", _("待核实")
+    ACCEPTED = "accepted", _("已确认关联")
+    REJECTED = "rejected", _("不是库内人员")
+
+
+class LinkReview(models.Model):
+    """A feed row that probabilistic linkage could neither link nor dismiss (the grey zone):
+    a person chooses one of its candidates or rejects them all.
+
+    The row itself lives in the batch's Parquet (`row_id` is its identity there); this
+    record keeps what a reviewer needs — the line, the name and birth date from the file
+    (never an ID number) — and the ranked candidates.
+    """
+
+    region_field = "county__pk"
+
+    batch = models.ForeignKey(FeedBatch, verbose_name=_("批次"), on_delete=models.CASCADE, related_name="reviews")
+    county = models.ForeignKey("regions.Region", verbose_name=_("县（区）"), on_delete=models.PROTECT, related_name="+")
+    row_id = models.PositiveIntegerField(_("行标识"))
+    line = models.CharField(_("行号"), max_length=40)
+    name = models.CharField(_("姓名"), max_length=50, blank=True)
+    birth_date = models.DateField(_("出生日期"), null=True, blank=True)
+    best_probability = models.FloatField(_("最高匹配概率"), default=0.0)
+    status = models.CharField(
+        _("状态"), max_length=16, choices=ReviewStatus.choices, default=ReviewStatus.PENDING, db_index=True
+    )
+    member = models.ForeignKey(
+        "registry.Member",
+        verbose_name=_("确认的成员"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("核实人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("核实时间"), null=True, blank=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    objects = RegionScopedManager()
+
+    class Meta:
+        verbose_name = _("关联待核实")
+        verbose_name_plural = _("关联待核实")
+        ordering = ["-created_at", "batch_id", "row_id"]
+        constraints = [models.UniqueConstraint(fields=["batch", "row_id"], name="one_review_per_feed_row")]
+
+    def __str__(self) -> str:
+        return f"{self.batch_id}:{self.line}"
+
+
+class LinkReviewCandidate(models.Model):
+    """One member a grey-zone row may be, with the model's probabilities (best first)."""
+
+    review = models.ForeignKey(LinkReview, on_delete=models.CASCADE, related_name="candidates")
+    member = models.ForeignKey("registry.Member", on_delete=models.CASCADE, related_name="+")
+    rank = models.PositiveSmallIntegerField(_("排序"))
+    probability = models.FloatField(_("匹配概率"))
+    pair_probability = models.FloatField(_("单对概率"), default=0.0)
+
+    class Meta:
+        ordering = ["review_id", "rank"]
+        constraints = [models.UniqueConstraint(fields=["review", "member"], name="one_candidate_per_member")]
+
+    def __str__(self) -> str:
+        return f"{self.review_id}#{self.rank}"

@@ -199,12 +199,16 @@ class BatchDetailView(View):
         batch = access_batch(request.user, pk)
         user = current_user(request)
         counts = batch.counts or {}
+        links = counts.get("links") or {}
         errors = counts.get("errors", [])[:ERRORS_SHOWN]
         context = {
             "batch": batch,
             "counts": counts,
-            "links": counts.get("links") or {},
-            "exact_percent": round(100 * (counts.get("links") or {}).get("exact_rate", 0), 1),
+            "links": links,
+            "rates": link_rates(links),
+            "has_unmatched": batch.status == BatchStatus.COMMITTED
+            and bool(links.get("unmatched", 0) + links.get("review", 0)),
+            "can_review": user.can(Capability.VIEW_REGISTRY),
             "errors": errors,
             "more_errors": max(counts.get("error_count", 0) + counts.get("warning_count", 0) - len(errors), 0),
             "can_withdraw": batch.status == BatchStatus.COMMITTED and can_withdraw(batch, user),
@@ -217,6 +221,20 @@ class BatchDetailView(View):
             "has_report": bool(batch.report_path),
         }
         return render(request, "exchange/batch_detail.html", context)
+
+
+def link_rates(links: dict[str, Any]) -> dict[str, float]:
+    """Percentages of the linkable rows: exact, probabilistic, confirmed, in review, unmatched,
+    and the match rate (all linked)."""
+    parts = ("exact", "probabilistic", "confirmed", "review", "unmatched")
+    linkable = sum(int(links.get(p, 0) or 0) for p in parts)
+
+    def pct(n: int) -> float:
+        return round(100 * n / linkable, 1) if linkable else 0.0
+
+    rates = {p: pct(int(links.get(p, 0) or 0)) for p in parts}
+    rates["match"] = pct(sum(int(links.get(p, 0) or 0) for p in ("exact", "probabilistic", "confirmed")))
+    return rates
 
 
 class BatchCommitView(View):

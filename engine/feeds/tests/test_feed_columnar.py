@@ -145,3 +145,47 @@ def test_numeric_amount_cells_of_a_workbook_give_identical_results():
     ref, fast = both(out.getvalue(), "medical_claims")
     assert ref.stats.rejected >= 3
     assert_same(ref, fast)
+
+
+def test_missing_ids_give_identical_results():
+    """A blank ID with a name is kept (a warning, null hash, for probabilistic linkage); a
+    blank ID without a name, and an invalid ID, are still errors — on every path alike."""
+    a, b = idn(1), idn(2)
+    bad = b[:17] + ("0" if b[17] != "0" else "1")
+    rows = [
+        ["身份证号", "姓名", "结算日期", "就诊类型", "医疗总费用", "个人自付", "出生日期"],
+        [a, "张三", "2025-05-01", "门诊", "100", "20", ""],
+        ["", "李四", "2025-05-01", "门诊", "100", "20", "1980-02-03"],  # kept, warning
+        ["  ", "李四", "2025-05-01", "门诊", "100", "20", "1980-02-03"],  # kept too (no key: no duplicate)
+        ["", "", "2025-05-01", "门诊", "100", "20", ""],  # no ID, no name: required
+        ["", " ", "2025-13-01", "门诊", "100", "20", ""],  # no ID, blank name, bad date: both errors
+        ["", "王五", "2025-13-01", "门诊", "100", "20", ""],  # name but a bad date: rejected, date only
+        [bad, "赵六", "2025-05-01", "门诊", "100", "20", ""],  # invalid ID: rejected
+        ["", "钱七" * 30, "2025-05-01", "门诊", "100", "20", ""],  # a name too long: both errors
+    ]
+    out = io.StringIO()
+    csv.writer(out).writerows(rows)
+    ref, fast = both(out.getvalue().encode("utf-8-sig"), "medical_claims")
+    assert_same(ref, fast)
+    assert ref.stats.total == 8 and ref.stats.valid == 3 and ref.stats.rejected == 5
+    warnings = [e for e in ref.errors if e.warning]
+    assert [e.line for e in warnings] == ["3", "4"]
+    assert warnings[0].reason_zh.startswith("身份证号缺失")
+    kept = {r["line"]: r for r in ref.table.to_pylist()}
+    assert kept["3"]["id_hash"] is None and kept["3"]["name"] == "李四"
+    assert kept["3"]["birth_date"] == dt.date(1980, 2, 3)
+    assert [(e.line, e.column) for e in ref.errors if not e.warning] == [
+        ("5", "身份证号"),
+        ("6", "身份证号"),
+        ("6", "结算日期"),
+        ("7", "结算日期"),
+        ("8", "身份证号"),
+        ("9", "身份证号"),
+        ("9", "姓名"),
+    ]
+    book = Workbook()
+    for row in rows:
+        book.active.append([None if v == "" else v for v in row])
+    xlsx = io.BytesIO()
+    book.save(xlsx)
+    assert_same(*both(xlsx.getvalue(), "medical_claims"))

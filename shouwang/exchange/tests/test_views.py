@@ -120,4 +120,4 @@ def test_the_navigation_shows_department_data_to_feed_viewers(client, persona):
     for who, shown in (("department_officer", True), ("county_officer", True), ("village_cadre", False)):
         client.force_login(persona(who))
         page = client.get(reverse("core:home")).content.decode()
-        assert (reverse("exchange:batch_list") in page) is shown, who
+        assert (f'href="{reverse("exchange:batch_list")}"' in page) is shown, who

@@ -101,7 +101,10 @@ class Command(BaseCommand):
             rate = outcome.links.get("exact_rate", 0) * 100
             self.stdout.write(
                 f"与户籍库精确匹配 {outcome.links.get('exact', 0)} 行（{rate:.1f}%），"
-                f"未匹配 {outcome.links.get('unmatched', 0)} 行（待概率匹配）"
+                f"按姓名等概率匹配 {outcome.links.get('probabilistic', 0)} 行，"
+                f"待人工核实 {outcome.links.get('review', 0)} 行，"
+                f"未匹配 {outcome.links.get('unmatched', 0)} 行；"
+                f"匹配率 {outcome.links.get('match_rate', 0) * 100:.1f}%"
             )
         if outcome.extra_columns:
             self.stdout.write("已忽略的多余列：" + "、".join(outcome.extra_columns))
