@@ -39,6 +39,7 @@ class Capability(StrEnum):
     MANAGE_ROLES = "manage_roles"
     READ_AUDIT = "read_audit"
     VIEW_JOBS = "view_jobs"
+    RUN_SCREENING = "run_screening"  # start a screening of one's county (部门筛查预警)
 
 
 C = Capability
@@ -54,6 +55,7 @@ CAPABILITIES: dict[str, frozenset[Capability]] = {
             C.VIEW_JOBS,
             C.VIEW_FEEDS,
             C.MANAGE_FEEDS,
+            C.RUN_SCREENING,
         }
     ),
     Role.PREFECTURE_VIEWER: frozenset({C.VIEW_REGISTRY}),

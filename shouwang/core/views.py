@@ -41,6 +41,7 @@ CAPABILITY_TEXT = {
     Capability.MANAGE_ROLES: _("管理角色权限和密钥"),
     Capability.READ_AUDIT: _("查阅审计日志"),
     Capability.VIEW_JOBS: _("查看后台任务的进度和结果"),
+    Capability.RUN_SCREENING: _("对本县运行部门数据筛查预警"),
 }
 
 

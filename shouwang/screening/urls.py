@@ -1,4 +1,14 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from shouwang.screening import views
 
 app_name = "screening"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.WarningListView.as_view(), name="warning_list"),
+    path("warnings/<int:pk>/", views.WarningDetailView.as_view(), name="warning_detail"),
+    path("warnings/<int:pk>/dismiss/", views.WarningDismissView.as_view(), name="warning_dismiss"),
+    path("runs/", views.RunListView.as_view(), name="run_list"),
+    path("runs/start/", views.RunStartView.as_view(), name="run_start"),
+    path("runs/<int:pk>/", views.RunDetailView.as_view(), name="run_detail"),
+    path("jobs/<int:job_id>/", views.JobView.as_view(), name="job"),
+]

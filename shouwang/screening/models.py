@@ -1,0 +1,157 @@
+"""Screening runs and the warnings (预警线索) they raise, which a village must verify.
+
+One warning per household, rule and period (the engine's unit): running a screen again
+changes nothing, a dismissed warning stays dismissed for the same evidence and reopens when
+the evidence changes (`evidence_hash`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from shouwang.core.scoping import RegionScopedManager
+
+
+class RunStatus(models.TextChoices):
+    RUNNING = "running", _("运行中")
+    SUCCEEDED = "succeeded", _("已完成")
+    FAILED = "failed", _("失败")
+
+
+class Severity(models.TextChoices):
+    RED = "red", _("红色")
+    ORANGE = "orange", _("橙色")
+    YELLOW = "yellow", _("黄色")
+
+
+class WarningStatus(models.TextChoices):
+    OPEN = "open", _("待核实")
+    DISMISSED = "dismissed", _("已排除")
+    # Later steps of the monitoring loop: verified (入户核实) and converted (纳入监测).
+
+
+class ScreeningRun(models.Model):
+    """One screening of a region for a year: what went in (the engine manifest) and what came out."""
+
+    region_field = "region__pk"
+
+    region = models.ForeignKey("regions.Region", verbose_name=_("区划"), on_delete=models.PROTECT, related_name="+")
+    year = models.PositiveSmallIntegerField(_("年度"))
+    engine = models.CharField(_("计算引擎"), max_length=16, default="duckdb")
+    rules = models.JSONField(_("指定规则"), default=list, blank=True)  # empty: every rule
+    status = models.CharField(_("状态"), max_length=16, choices=RunStatus.choices, default=RunStatus.RUNNING)
+    started_at = models.DateTimeField(_("开始时间"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
+    manifest = models.JSONField(_("运行清单"), default=dict, blank=True)
+    skipped = models.JSONField(_("未运行的规则"), default=dict, blank=True)  # rule id → {reason, reason_zh}
+    warnings_total = models.PositiveIntegerField(_("发现线索"), default=0)
+    warnings_new = models.PositiveIntegerField(_("新增"), default=0)
+    warnings_unchanged = models.PositiveIntegerField(_("未变化"), default=0)
+    warnings_updated = models.PositiveIntegerField(_("证据更新"), default=0)
+    warnings_reopened = models.PositiveIntegerField(_("重新打开"), default=0)
+    warnings_suppressed = models.PositiveIntegerField(_("已排除未再提示"), default=0)
+    seconds = models.FloatField(_("耗时（秒）"), default=0)
+    error = models.TextField(_("错误"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("发起人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    job = models.ForeignKey(
+        "jobs.Job", verbose_name=_("后台任务"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = RegionScopedManager()
+
+    class Meta:
+        verbose_name = _("筛查运行")
+        verbose_name_plural = _("筛查运行")
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"筛查 #{self.pk} {self.region_id} {self.year}"
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "run_id": self.pk,
+            "region": self.region_id,
+            "year": self.year,
+            "engine": self.engine,
+            "status": self.status,
+            "warnings": self.warnings_total,
+            "new": self.warnings_new,
+            "unchanged": self.warnings_unchanged,
+            "updated": self.warnings_updated,
+            "reopened": self.warnings_reopened,
+            "suppressed": self.warnings_suppressed,
+            "counts": dict((self.manifest or {}).get("counts", {})),
+            "skipped": {rule: v.get("reason_zh", "") for rule, v in (self.skipped or {}).items()},
+            "seconds": self.seconds,
+        }
+
+
+class Warning(models.Model):
+    """预警线索: a finding of one rule for one household and period, with the figures that fired it."""
+
+    region_field = "household__village__pk"
+
+    household = models.ForeignKey(
+        "registry.Household", verbose_name=_("农户"), on_delete=models.CASCADE, related_name="warnings"
+    )
+    member = models.ForeignKey(
+        "registry.Member",
+        verbose_name=_("家庭成员"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="warnings",
+    )
+    rule_id = models.CharField(_("规则"), max_length=64, db_index=True)
+    period = models.CharField(_("期间"), max_length=7)
+    severity = models.CharField(_("预警等级"), max_length=8, choices=Severity.choices)
+    cause = models.CharField(_("风险类型"), max_length=32)
+    evidence = models.JSONField(_("证据"), default=dict)
+    evidence_hash = models.CharField(_("证据哈希"), max_length=64)
+    status = models.CharField(
+        _("状态"), max_length=16, choices=WarningStatus.choices, default=WarningStatus.OPEN, db_index=True
+    )
+    note = models.CharField(_("备注"), max_length=300, blank=True)
+    dismissed_reason = models.CharField(_("排除理由"), max_length=300, blank=True)
+    dismissed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("排除人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    dismissed_at = models.DateTimeField(_("排除时间"), null=True, blank=True)
+    first_run = models.ForeignKey(
+        ScreeningRun, verbose_name=_("首次发现"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    last_run = models.ForeignKey(
+        ScreeningRun, verbose_name=_("最近发现"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    objects = RegionScopedManager()
+
+    class Meta:
+        verbose_name = _("预警线索")
+        verbose_name_plural = _("预警线索")
+        ordering = ["household_id", "rule_id", "period"]
+        constraints = [
+            models.UniqueConstraint(fields=["household", "rule_id", "period"], name="one_warning_per_rule_period"),
+        ]
+        indexes = [models.Index(fields=["status", "severity"])]
+
+    def __str__(self) -> str:
+        return f"{self.rule_id} {self.period} #{self.household_id}"
