@@ -24,6 +24,7 @@ from shouwang.regions.models import Level, Region
 from shouwang.registry.models import Household
 
 ACCOUNTS_FILE = "demo-accounts.txt"
+DEMO_YEAR = 2025  # the year `synth` writes feeds for by default
 
 
 def busiest_village(county: str) -> str:
@@ -73,13 +74,15 @@ class Command(BaseCommand):
             raise CommandError(f"区划代码 {county} 不是一个已载入的县级区划")
 
         state_path = Path(settings.DATA_DIR) / "demo-state.json"
-        wanted = {"county": county, "households": households, "seed": seed}
+        wanted = {"county": county, "households": households, "seed": seed, "feeds": True}
         state = json.loads(state_path.read_text()) if state_path.exists() else {}
+        accounts = self.ensure_accounts(county)
         if state == wanted and Household.objects.filter(village__pk__startswith=county).exists():
             self.stdout.write("  合成县已导入，跳过生成与导入")
         else:
-            # The generated files stand for the county's own spreadsheets and carry raw ID
-            # numbers: they live in a private temporary directory only until imported.
+            # The generated files stand for the county's own spreadsheets and the departments'
+            # files and carry raw ID numbers: they live in a private temporary directory only
+            # until imported.
             with tempfile.TemporaryDirectory(prefix="shouwang-synth-") as tmp:
                 out = Path(tmp)
                 step(
@@ -90,14 +93,48 @@ class Command(BaseCommand):
                 )
                 for name in ("registry_members.csv", "registry_accounts.csv"):
                     step(
-                        f"导入 {name}", lambda name=name: call_command("import_registry", str(out / name), verbosity=0)
+                        f"导入 {name}",
+                        lambda name=name: call_command("import_registry", str(out / name), verbosity=0),
                     )
+                step("导入部门数据", lambda: self.import_feeds(out, county))
+            step("筛查预警", lambda: self.screen(county, DEMO_YEAR))
             state_path.write_text(json.dumps(wanted))
-        accounts = self.ensure_accounts(county)
+            accounts = self.ensure_accounts(county)  # the village cadre goes where the households are
         timings["合计"] = round(time.perf_counter() - started, 1)
         self.stdout.write(self.style.SUCCESS("演示环境已就绪。演示账号（用户名 / 密码 / 角色 / 区划）："))
         self.stdout.write(accounts)
         self.stdout.write(json.dumps({"timings_seconds": timings}, ensure_ascii=False))
+
+    def import_feeds(self, out: Path, county: str) -> None:
+        """Every department file of the synthetic year, as the demo department officer sends
+        them: the valid rows are taken, the planted bad rows reported (see the batch pages)."""
+        from shouwang.exchange.actions import do_import_feed
+
+        officer = User.objects.get(username="department")
+        files = json.loads((out / "truth" / "manifest.json").read_text(encoding="utf-8"))["counts"]["files"]
+        for relative, info in sorted(files.items()):
+            if not relative.startswith("feeds/"):
+                continue
+            outcome = do_import_feed(
+                out / relative,
+                filename=Path(relative).name,
+                kind=info["kind"],
+                county=county,
+                user=officer,
+                dry_run=False,
+                valid_rows_only=True,
+                channel="cli",
+            )
+            result = outcome.as_dict()
+            self.stdout.write(f"    {Path(relative).name}：存储 {result['stored']} 行，错误 {result['rejected']} 行")
+
+    def screen(self, county: str, year: int) -> None:
+        from shouwang.screening.actions import do_screen
+
+        run = do_screen(county, year, user=User.objects.get(username="county"))
+        self.stdout.write(
+            f"    筛查 {year} 年：预警线索 {run.warnings_total} 条（新增 {run.warnings_new}），用时 {run.seconds} 秒"
+        )
 
     @transaction.atomic
     def ensure_accounts(self, county: str) -> str:
