@@ -12,11 +12,11 @@ import json
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
-from tqdm import tqdm
 
 from engine.schemas.feeds import FEED_SCHEMAS
 from engine.validate import RowError, report_rows
 from shouwang.accounts.models import User
+from shouwang.core.progress import progress_bar
 from shouwang.core.uploads import error_report_xlsx_bytes, write_error_report
 from shouwang.exchange.actions import FeedImportOutcome, do_import_feed
 from shouwang.exchange.models import Channel
@@ -54,16 +54,7 @@ class Command(BaseCommand):
             raise CommandError("请用 --county 指定县级区划代码（或用 --user 指定所属县的用户）")
 
         label = FEED_SCHEMAS[kind].label
-        bar = tqdm(total=0, unit=" 行", desc=("校验" if dry_run else "导入") + label, disable=json or verbosity == 0)
-
-        def progress(done: int, total: int, message: str = "") -> None:
-            if bar.total != total:
-                bar.total = total
-            bar.n = done
-            bar.set_postfix_str(message, refresh=False)
-            bar.refresh()
-
-        try:
+        with progress_bar(("校验" if dry_run else "导入") + label, disable=json or verbosity == 0) as progress:
             outcome = do_import_feed(
                 path,
                 filename=path.name,
@@ -75,21 +66,19 @@ class Command(BaseCommand):
                 channel=Channel.CLI,
                 progress=progress,
             )
-        finally:
-            bar.close()
-        if report and (outcome.errors or outcome.file_error):
-            _write_report(outcome, Path(report))
-        if json:
-            summary = outcome.as_dict(max_errors=20)
-            self.stdout.write(_json(summary))
-        else:
-            self._print(outcome)
-        if outcome.file_error or (not outcome.already_imported and not outcome.committed and not dry_run):
-            raise CommandError(
-                outcome.message() + (f"；错误明细见 {report}" if report else "；用 --report 导出错误明细")
-            )
-        if dry_run and not outcome.ok:
-            raise CommandError(outcome.message())
+            if report and (outcome.errors or outcome.file_error):
+                _write_report(outcome, Path(report))
+            if json:
+                summary = outcome.as_dict(max_errors=20)
+                self.stdout.write(_json(summary))
+            else:
+                self._print(outcome)
+            if outcome.file_error or (not outcome.already_imported and not outcome.committed and not dry_run):
+                raise CommandError(
+                    outcome.message() + (f"；错误明细见 {report}" if report else "；用 --report 导出错误明细")
+                )
+            if dry_run and not outcome.ok:
+                raise CommandError(outcome.message())
 
     def _print(self, outcome: FeedImportOutcome) -> None:
         s = outcome.stats

@@ -11,11 +11,11 @@ import json
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
-from tqdm import tqdm
 
 from engine.validate import RowError, report_rows
 from shouwang.accounts.models import User
 from shouwang.accounts.roles import Capability
+from shouwang.core.progress import progress_bar
 from shouwang.registry.importing import (
     error_report_xlsx_bytes,
     run_registry_import,
@@ -59,16 +59,7 @@ class Command(BaseCommand):
             if not importer.can(Capability.IMPORT_REGISTRY):
                 raise CommandError(f"用户 {user} 没有导入户籍数据的权限")
 
-        bar = tqdm(total=0, unit=" 行", desc="导入户籍" if not dry_run else "校验户籍", disable=json or verbosity == 0)
-
-        def progress(done: int, total: int, message: str = "") -> None:
-            if bar.total != total:
-                bar.total = total
-            bar.n = done
-            bar.set_postfix_str(message, refresh=False)
-            bar.refresh()
-
-        try:
+        with progress_bar("导入户籍" if not dry_run else "校验户籍", disable=json or verbosity == 0) as progress:
             outcome = run_registry_import(
                 path,
                 filename=path.name,
@@ -78,8 +69,6 @@ class Command(BaseCommand):
                 change_source="import:cli",
                 sheet=sheet,
             )
-        finally:
-            bar.close()
 
         if report and (outcome.errors or outcome.file_error):
             _write_report(outcome, Path(report))
