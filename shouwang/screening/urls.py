@@ -1,6 +1,6 @@
 from django.urls import path
 
-from shouwang.screening import views
+from shouwang.screening import views, views_simulation
 
 app_name = "screening"
 urlpatterns = [
@@ -11,4 +11,5 @@ urlpatterns = [
     path("runs/start/", views.RunStartView.as_view(), name="run_start"),
     path("runs/<int:pk>/", views.RunDetailView.as_view(), name="run_detail"),
     path("jobs/<int:job_id>/", views.JobView.as_view(), name="job"),
+    path("simulate/", views_simulation.SimulationView.as_view(), name="simulate"),
 ]

@@ -21,6 +21,8 @@ EXPECTED = {
     "screening:run_detail": ("get", only(VIEWERS)),
     "screening:run_start": ("post", only({"county_officer"} | ELSEWHERE, ok=302, other=403)),
     "screening:job": ("get", only({"county_officer"})),
+    # Policy simulation: counts of one's county (county officer) or township, nothing written.
+    "screening:simulate": ("get", only({"county_officer", "township_officer"} | ELSEWHERE, other=403)),
 }
 
 KWARGS = {
