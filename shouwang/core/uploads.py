@@ -13,6 +13,7 @@ import csv
 import io
 import re
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -129,3 +130,22 @@ def error_report_csv_bytes(rows: list[tuple[str, ...]]) -> bytes:
 
 def error_report_xlsx_bytes(rows: list[tuple[str, ...]]) -> bytes:
     return report_xlsx_bytes(rows)
+
+
+def write_report_file(errors: list[RowError], file_error: dict[str, str] | None, path: Path) -> None:
+    """A command's `--report PATH`: CSV or XLSX by the file name, a refused file's reason first."""
+    rows = list(errors)
+    if file_error:
+        rows.insert(0, RowError("", "", "", file_error["reason_zh"], file_error["reason_en"]))
+    if path.suffix.lower() == ".xlsx":
+        path.write_bytes(error_report_xlsx_bytes(list(report_rows(rows))))
+    else:
+        write_error_report(rows, path)
+
+
+def echo_errors(write: Callable[[str], Any], errors: list[RowError], limit: int = 20) -> None:
+    """The first errors of an import, one line each, for a terminal."""
+    for e in errors[:limit]:
+        write(f"  第 {e.line} 行 [{e.column}] {e.value}：{e.reason_zh}")
+    if len(errors) > limit:
+        write(f"  …… 另有 {len(errors) - limit} 条")

@@ -14,10 +14,9 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from engine.schemas.feeds import FEED_SCHEMAS
-from engine.validate import RowError, report_rows
 from shouwang.accounts.models import User
 from shouwang.core.progress import progress_bar
-from shouwang.core.uploads import error_report_xlsx_bytes, write_error_report
+from shouwang.core.uploads import echo_errors, write_report_file
 from shouwang.exchange.actions import FeedImportOutcome, do_import_feed
 from shouwang.exchange.models import Channel
 
@@ -67,7 +66,7 @@ class Command(BaseCommand):
                 progress=progress,
             )
             if report and (outcome.errors or outcome.file_error):
-                _write_report(outcome, Path(report))
+                write_report_file(outcome.errors, outcome.file_error, Path(report))
             if json:
                 summary = outcome.as_dict(max_errors=20)
                 self.stdout.write(_json(summary))
@@ -97,24 +96,11 @@ class Command(BaseCommand):
             )
         if outcome.extra_columns:
             self.stdout.write("已忽略的多余列：" + "、".join(outcome.extra_columns))
-        for e in outcome.errors[:20]:
-            self.stdout.write(f"  第 {e.line} 行 [{e.column}] {e.value}：{e.reason_zh}")
-        if len(outcome.errors) > 20:
-            self.stdout.write(f"  …… 另有 {len(outcome.errors) - 20} 条")
+        echo_errors(self.stdout.write, outcome.errors)
         if outcome.batch_id:
             self.stdout.write(f"批次号：{outcome.batch_id}")
         if outcome.ok or outcome.committed or outcome.already_imported:
             self.stdout.write(self.style.SUCCESS(outcome.message()))
-
-
-def _write_report(outcome: FeedImportOutcome, path: Path) -> None:
-    errors = list(outcome.errors)
-    if outcome.file_error:
-        errors.insert(0, RowError("", "", "", outcome.file_error["reason_zh"], outcome.file_error["reason_en"]))
-    if path.suffix.lower() == ".xlsx":
-        path.write_bytes(error_report_xlsx_bytes(list(report_rows(errors))))
-    else:
-        write_error_report(errors, path)
 
 
 def _json(obj) -> str:

@@ -12,14 +12,12 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from engine.validate import RowError, report_rows
 from shouwang.accounts.models import User
 from shouwang.accounts.roles import Capability
 from shouwang.core.progress import progress_bar
+from shouwang.core.uploads import echo_errors, write_report_file
 from shouwang.registry.importing import (
-    error_report_xlsx_bytes,
     run_registry_import,
-    write_error_report,
 )
 
 
@@ -71,7 +69,7 @@ class Command(BaseCommand):
             )
 
         if report and (outcome.errors or outcome.file_error):
-            _write_report(outcome, Path(report))
+            write_report_file(outcome.errors, outcome.file_error, Path(report))
 
         if json:
             summary = {
@@ -110,22 +108,9 @@ class Command(BaseCommand):
                 )
         if outcome.extra_columns:
             self.stdout.write("已忽略的多余列：" + "、".join(outcome.extra_columns))
-        for e in outcome.errors[:20]:
-            self.stdout.write(f"  第 {e.line} 行 [{e.column}] {e.value}：{e.reason_zh}")
-        if len(outcome.errors) > 20:
-            self.stdout.write(f"  …… 另有 {len(outcome.errors) - 20} 条")
+        echo_errors(self.stdout.write, outcome.errors)
         if outcome.ok:
             self.stdout.write(self.style.SUCCESS(outcome.message()))
-
-
-def _write_report(outcome, path: Path) -> None:
-    errors = list(outcome.errors)
-    if outcome.file_error:
-        errors.insert(0, RowError("", "", "", outcome.file_error["reason_zh"], outcome.file_error["reason_en"]))
-    if path.suffix.lower() == ".xlsx":
-        path.write_bytes(error_report_xlsx_bytes(list(report_rows(errors))))
-    else:
-        write_error_report(errors, path)
 
 
 def _json(obj) -> str:
