@@ -35,7 +35,6 @@ from engine.screening import (
     ParameterError,
     ScreeningError,
     evaluate_rules,
-    load_parameters,
     resolve_parameters,
 )
 from engine.screening.run import BACKENDS
@@ -43,6 +42,7 @@ from shouwang.core.audit import record_event
 from shouwang.regions.models import Level, Region
 from shouwang.registry.snapshot import account_snapshot, household_snapshot, member_snapshot
 from shouwang.screening.models import RunStatus, ScreeningRun, Warning, WarningStatus
+from shouwang.screening.parameters import effective_parameter_table
 from shouwang.screening.text import skip_reason_zh
 
 Report = Callable[[int, int, str], None]
@@ -151,7 +151,7 @@ def do_screen(
         feeds = county_feed_inputs(region.code)
         step(2, STEPS, "加载参数")
         try:
-            params = resolve_parameters(load_parameters(), region.code, int(year))
+            params = resolve_parameters(effective_parameter_table(region.code), region.code, int(year))
         except ParameterError as exc:
             raise ScreeningError(f"参数表无法使用：{exc}") from exc
         step(3, STEPS, f"运行 {len(selected)} 条规则")

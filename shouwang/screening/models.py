@@ -155,3 +155,61 @@ class Warning(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rule_id} {self.period} #{self.household_id}"
+
+
+class Grade(models.TextChoices):
+    """Evidence grades of policy.md §0, as in data/policy/parameters.csv."""
+
+    V1 = "V1", _("V1 正式文件")
+    V2 = "V2", _("V2 官方转载")
+    M = "M", _("M 媒体报道")
+    I = "I", _("I 推算")  # noqa: E741
+    ASSUMPTION = "assumption", _("假设")
+
+
+class ParameterOverride(models.Model):
+    """A county's local value of a rule parameter (本地设定), with the document that sets it.
+
+    Versioned: an edit never changes a row, it adds a new one and marks this one superseded
+    (`superseded_by`, `superseded_at`); a withdrawal supersedes without a successor. The rows
+    with `superseded_at` empty are the ones in force.
+    """
+
+    region_field = "region__pk"
+
+    name = models.CharField(_("参数"), max_length=64)
+    region = models.ForeignKey("regions.Region", verbose_name=_("适用区划"), on_delete=models.PROTECT, related_name="+")
+    first_year = models.PositiveSmallIntegerField(_("起始年度"))
+    last_year = models.PositiveSmallIntegerField(_("截止年度"), null=True, blank=True)
+    value = models.DecimalField(_("数值"), max_digits=14, decimal_places=4)
+    unit = models.CharField(_("单位"), max_length=32, blank=True)
+    source = models.CharField(_("依据文件"), max_length=500)
+    grade = models.CharField(_("证据等级"), max_length=16, choices=Grade.choices)
+    note = models.CharField(_("说明"), max_length=500, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("设定人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("设定时间"), auto_now_add=True)
+    superseded_by = models.ForeignKey(
+        "self", verbose_name=_("被替换为"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    superseded_at = models.DateTimeField(_("停用时间"), null=True, blank=True)
+
+    objects = RegionScopedManager()
+
+    class Meta:
+        verbose_name = _("本地参数设定")
+        verbose_name_plural = _("本地参数设定")
+        ordering = ["name", "region_id", "first_year", "-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.region_id} {self.first_year}: {self.value}"
+
+    @property
+    def current(self) -> bool:
+        return self.superseded_at is None

@@ -32,12 +32,12 @@ from engine.screening import (
     ResolvedParameters,
     ScreeningError,
     evaluate_rules,
-    load_parameters,
     resolve_parameters,
 )
 from shouwang.regions.models import Level, Region
 from shouwang.registry.snapshot import account_snapshot, household_snapshot, member_snapshot
 from shouwang.screening.actions import MIN_YEAR, ScreeningRequestError, county_feed_inputs
+from shouwang.screening.parameters import effective_parameter_table
 from shouwang.screening.text import PARAMETER_LABELS, rule_title, skip_reason_zh
 
 LINE = "monitoring_line"
@@ -125,7 +125,7 @@ def check_region(region_code: str, year: int) -> Region:
 
 def current_parameters(region_code: str, year: int) -> ResolvedParameters:
     try:
-        return resolve_parameters(load_parameters(), region_code, int(year))
+        return resolve_parameters(effective_parameter_table(region_code), region_code, int(year))
     except ParameterError as exc:
         raise SimulationError(f"参数表无法使用：{exc}") from exc
 
