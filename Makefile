@@ -14,13 +14,17 @@ PORT ?= 8000
 # Test databases: SQLite always; PostgreSQL when TEST_POSTGRES_URL answers (CI sets it).
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: demo serve test test-sqlite test-postgres lint typecheck check-seam check-migrations env bench-divisions clean bench-import linkage-quality
+.PHONY: demo serve env-test test test-sqlite test-postgres lint typecheck check-seam check-migrations env bench-divisions clean bench-import linkage-quality
 
 $(UV):
 	python3 -m pip install --user --quiet uv || python3 -m pip install --quiet --break-system-packages --user uv
 
 env: $(UV)
 	$(UV) sync --frozen
+
+# The tests also run the screening rules on local Spark (the `spark` group: PySpark, ~450 MB).
+env-test: $(UV)
+	$(UV) sync --frozen --group spark
 
 demo: env
 	$(RUN) shouwang migrate --no-input -v0
@@ -30,14 +34,14 @@ demo: env
 serve:
 	@bash scripts/serve-demo.sh $(HOST) $(PORT)
 
-test: env lint check-seam typecheck check-migrations test-sqlite test-postgres
+test: env-test lint check-seam typecheck check-migrations test-sqlite test-postgres
 
 test-sqlite:
 	$(RUN) pytest -q -p no:cacheprovider -n 2 --dist loadfile
 
 test-postgres:
 	@if $(RUN) python scripts/db_available.py "$(TEST_POSTGRES_URL)"; then \
-		DATABASE_URL="$(TEST_POSTGRES_URL)" $(RUN) pytest -q -p no:cacheprovider -n 2 --dist loadfile -m "not browser and not slow"; \
+		DATABASE_URL="$(TEST_POSTGRES_URL)" $(RUN) pytest -q -p no:cacheprovider -n 2 --dist loadfile -m "not browser and not slow and not spark"; \
 	else echo "PostgreSQL at $(TEST_POSTGRES_URL) not reachable: PostgreSQL run skipped"; \
 		if [ -n "$$CI" ]; then exit 1; fi; fi
 

@@ -797,14 +797,12 @@ def test_an_unknown_feed_kind_or_backend_is_a_clear_error() -> None:
         evaluate_rules(members(), None, {}, PARAMS, backend="polars")
 
 
-def test_the_spark_backend_says_plainly_that_pyspark_is_missing() -> None:
-    try:
-        import pyspark  # noqa: F401
-    except ImportError:
-        with pytest.raises(ScreeningError, match="needs PySpark"):
-            evaluate_rules(members(), None, {}, PARAMS, backend="spark")
-    else:
-        pytest.skip("pyspark is installed: the Spark parity test covers this backend")
+def test_the_spark_backend_says_plainly_that_pyspark_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pyspark.sql", None)  # as on a machine without the spark group
+    with pytest.raises(ScreeningError, match="needs PySpark"):
+        evaluate_rules(members(), None, {}, PARAMS, backend="spark")
 
 
 # -- The synthetic county, end to end ----------------------------------------------------------
@@ -831,89 +829,32 @@ UNLINKABLE = {"id_missing", "id_check_digit"}  # these rows need probabilistic l
 
 
 @pytest.mark.slow
-def test_the_synthetic_county_raises_every_planted_shock_it_can_link(tmp_path: Path) -> None:
-    import csv
+def test_the_synthetic_county_raises_every_planted_shock_it_can_link(screenable_county: Any) -> None:
     from collections import Counter, defaultdict
 
-    from engine.feeds import link_exact, standardize_feed
-    from engine.protect import Protector, generate_key
-    from engine.schemas.feeds import FEED_SCHEMAS
-    from engine.schemas.registry import REGISTRY_ACCOUNTS, REGISTRY_MEMBERS
-    from engine.synth import generate_county
-    from engine.tabular import open_table
-    from engine.validate import RowError, validate_rows
-
-    out = tmp_path / "county"
-    generate_county(COUNTY, households=400, seed=3, out_dir=out)
-    protector = Protector.from_settings("aes", generate_key(), generate_key())
-
-    def read(name: str, schema: Any) -> list[dict[str, Any]]:
-        errors: list[RowError] = []
-        rows = [r.values for r in validate_rows(schema, open_table(out / name, schema).rows(), errors)]
-        assert errors == []
-        return rows
-
-    people = read("registry_members.csv", REGISTRY_MEMBERS)
-    numbers = sorted({p["household_number"] for p in people})
-    key = {n: i + 1 for i, n in enumerate(numbers)}
-    registry = members(
-        *[
-            (i + 1, key[p["household_number"]], p["id_number"].birth_date, p.get("death_date") is not None)
-            for i, p in enumerate(people)
-        ]
-    )
-    flags = {
-        key[p["household_number"]]: (p["household_type"], p.get("monitoring_state") or "未纳入", p["village_code"])
-        for p in people
-    }
-    hh = households(*[(k, *v) for k, v in flags.items()])
-    living = Counter(key[p["household_number"]] for p in people if p.get("death_date") is None)
-    accounts_rows = []
-    for r in read("registry_accounts.csv", REGISTRY_ACCOUNTS):
-        household = key[r["household_number"]]
-        row = {c: r.get(c) for c in ACCOUNTS_SCHEMA.names if c not in ("household_key", "population")}
-        accounts_rows.append(
-            {**row, "household_key": household, "population": r.get("population") or living[household]}
-        )
-    acc = pa.Table.from_pylist(accounts_rows, schema=ACCOUNTS_SCHEMA)
-    lookup = {protector.hash(p["id_number"].value): (i + 1, key[p["household_number"]]) for i, p in enumerate(people)}
-    parts: dict[str, list[pa.Table]] = defaultdict(list)
-    for batch, path in enumerate(sorted((out / "feeds").iterdir()), start=1):
-        kind = max((k for k in FEED_SCHEMAS if path.name.startswith(k)), key=len)
-        table = link_exact(
-            standardize_feed(path, FEED_SCHEMAS[kind], protector=protector, county_code=COUNTY).table, lookup
-        )
-        parts[kind].append(table.append_column("batch_id", pa.array([batch] * table.num_rows, pa.int64())))
-    feeds = {k: pa.concat_tables(v, promote_options="default") for k, v in parts.items()}
-
+    county = screenable_county
     params = resolve_parameters(load_parameters(), COUNTY, YEAR)
-    result = evaluate_rules(registry, acc, feeds, params, households=hh)
+    result = evaluate_rules(county.members, county.accounts, county.feeds, params, households=county.households)
     assert result.manifest["skipped"] == {}
-    number = {v: k for k, v in key.items()}
     warned: dict[str, set[str]] = defaultdict(set)
     for household, rule in zip(
         result.warnings["household_key"].to_pylist(), result.warnings["rule_id"].to_pylist(), strict=True
     ):
-        warned[rule].add(number[household])
+        warned[rule].add(county.number_of[household])
 
-    noise: dict[tuple[str, str], set[str]] = defaultdict(set)
-    with open(out / "truth" / "noise.csv", encoding="utf-8-sig") as f:
-        for r in csv.DictReader(f):
-            noise[r["file"], r["line"]].add(r["noise_type"])
     missed, planted = [], Counter()
-    with open(out / "truth" / "shocks.csv", encoding="utf-8-sig") as f:
-        for r in csv.DictReader(f):
-            rule = SHOCK_RULES.get(r["shock_type"])
-            if rule is None or noise[r["file"], r["line"]] & UNLINKABLE:
-                continue
-            if r["shock_type"] == "income_drop":
-                figures = dict(part.split("=") for part in r["figures"].split(";"))
-                before, after = Decimal(figures["per_capita_2024"]), Decimal(figures["per_capita_2025"])
-                if after > (1 - params["income_drop_share"]) * before:
-                    continue  # a fall smaller than the assumed share: rightly not warned
-            planted[r["shock_type"]] += 1
-            if r["household_number"] not in warned[rule]:
-                missed.append((r["shock_type"], r["file"], r["line"]))
+    for r in county.shocks():
+        rule = SHOCK_RULES.get(r["shock_type"])
+        if rule is None or county.noise.get((r["file"], r["line"]), set()) & UNLINKABLE:
+            continue
+        if r["shock_type"] == "income_drop":
+            figures = dict(part.split("=") for part in r["figures"].split(";"))
+            before, after = Decimal(figures["per_capita_2024"]), Decimal(figures["per_capita_2025"])
+            if after > (1 - params["income_drop_share"]) * before:
+                continue  # a fall smaller than the assumed share: rightly not warned
+        planted[r["shock_type"]] += 1
+        if r["household_number"] not in warned[rule]:
+            missed.append((r["shock_type"], r["file"], r["line"]))
     assert missed == []
     assert sum(planted.values()) > 20  # the county did plant shocks of several kinds
     assert len(planted) >= 6
