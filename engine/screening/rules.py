@@ -62,6 +62,7 @@ class Cause(StrEnum):
     MEDICAL_INSURANCE = "基本医疗保险"
     INCOME_BELOW_LINE = "收入低于监测范围"
     INCOME_DROP = "收入大幅缩减"
+    RIGID_EXPENSE = "刚性支出较大"
     ASSISTANCE_CHANGE = "社会救助变动"
     REGISTRY_OUT_OF_DATE = "基础信息待更新"
 
@@ -140,6 +141,19 @@ def _per_capita(row: dict[str, Any]) -> dict[str, Any]:
 
 def _oop_threshold(row: dict[str, Any]) -> dict[str, Any]:
     return {"threshold": str(Decimal(row["share"]) * Decimal(row["reference_income"]))}
+
+
+def _share_of_income(spent: str) -> Derive:
+    """The spending as a share of the household's net income (none when income is not positive:
+    any spending then exceeds any share), and the per-capita income."""
+
+    def derive(row: dict[str, Any]) -> dict[str, Any]:
+        net, population = Decimal(row["net_income"]), int(row["population"])
+        out = {"per_capita_net_income": str((net / population).quantize(Decimal("0.01")))}
+        out["share_of_income"] = str((Decimal(row[spent]) / net).quantize(Decimal("0.0001"))) if net > 0 else None
+        return out
+
+    return derive
 
 
 # -- The rules -----------------------------------------------------------------------------
@@ -550,10 +564,91 @@ MEDICAL_NOT_ENROLLED = Rule(
     pick="r.member_key, r.batch_id",
 )
 
+MEDICAL_OOP_INCOME_SHARE = Rule(
+    id="medical_oop_income_share",
+    title="家庭年度医疗自付费用超过家庭纯收入的规定比例",
+    cause=Cause.ILLNESS,
+    severity=Severity.ORANGE,
+    condition="the household's out-of-pocket medical costs over the 12 months screened (all members' claims) "
+    "exceed a share of its net income for the year: the lower share for 脱贫户 and monitored households; "
+    "any cost exceeds it when the income is not positive",
+    source="policy.md §1.2 (刚性支出 clearly exceeding income as a monitoring trigger), §2 (突发严重困难户: "
+    "因病 刚性支出较大), §4.3 (医保 pushes claims; lower threshold for 脱贫/监测 people)",
+    grade="V2",
+    inputs=("medical_claims", "households", "accounts"),
+    parameters=("medical_oop_income_share_priority", "medical_oop_income_share_other"),
+    # As in medical_oop_share: totals first, batch ids of the fired households only.
+    sql=f"""
+        SELECT t.household_key, {_NO_MEMBER}, :period_year AS period, t.oop_total, t.claims,
+               ARRAY_AGG(DISTINCT c.batch_id) AS batch_ids, t.net_income, t.population, t.household_type,
+               t.monitoring_state, t.max_share
+        FROM (
+            SELECT s.household_key, s.oop_total, s.claims, {_net("a")} AS net_income, a.population AS population,
+                   h.household_type, h.monitoring_state,
+                   CASE WHEN {_PRIORITY} THEN :medical_oop_income_share_priority
+                        ELSE :medical_oop_income_share_other END AS max_share
+            FROM (
+                SELECT c.household_key, SUM(c.out_of_pocket) AS oop_total, COUNT(*) AS claims
+                FROM medical_claims AS c
+                WHERE c.member_key IS NOT NULL AND {_in_window("c.settle_date")}
+                GROUP BY c.household_key
+            ) AS s
+            JOIN households AS h ON h.household_key = s.household_key
+            JOIN accounts AS a ON a.household_key = s.household_key AND a.year = :year AND a.population > 0
+            WHERE s.oop_total > 0 AND s.oop_total > CASE WHEN {_PRIORITY} THEN :medical_oop_income_share_priority
+                                                          ELSE :medical_oop_income_share_other END * {_net("a")}
+        ) AS t
+        JOIN medical_claims AS c ON c.household_key = t.household_key AND c.member_key IS NOT NULL
+             AND {_in_window("c.settle_date")}
+        GROUP BY t.household_key, t.oop_total, t.claims, t.net_income, t.population, t.household_type,
+                 t.monitoring_state, t.max_share
+    """,
+    evidence=("oop_total", "claims", "net_income", "population", "household_type", "monitoring_state", "max_share"),
+    derive=_share_of_income("oop_total"),
+)
+
+RIGID_EXPENSE_HARDSHIP = Rule(
+    id="rigid_expense_hardship",
+    title="刚性支出超过家庭收入的规定比例（刚性支出困难）",
+    cause=Cause.RIGID_EXPENSE,
+    severity=Severity.ORANGE,
+    condition="the year's rigid expenditure (self-paid medical + education, from the household's accounts) "
+    "exceeds the local share of its net income, and its per-capita net income is below the previous year's "
+    "local per-capita disposable income; any rigid expenditure exceeds the share when income is not positive",
+    source="policy.md §7.5 (《刚性支出困难家庭认定办法》 民发〔2024〕57号: 人均收入 < 上年人均可支配收入, "
+    "刚性支出/家庭总收入 > local ratio, e.g. 沈阳 80%, 吉林 60%, 威海 75%), §1.2",
+    grade="V2",
+    inputs=("accounts",),
+    parameters=("rigid_expense_share", "prev_year_disposable_income"),
+    sql=f"""
+        SELECT a.household_key, {_NO_MEMBER}, CAST(a.year AS VARCHAR) AS period,
+               {_net("a")} AS net_income, a.population AS population,
+               COALESCE(a.medical_expense, 0) AS medical_expense, COALESCE(a.education_expense, 0) AS education_expense,
+               COALESCE(a.medical_expense, 0) + COALESCE(a.education_expense, 0) AS rigid_expense,
+               :rigid_expense_share AS max_share, :prev_year_disposable_income AS reference_income
+        FROM accounts AS a
+        WHERE a.year = :year AND a.population > 0
+          AND COALESCE(a.medical_expense, 0) + COALESCE(a.education_expense, 0) > 0
+          AND COALESCE(a.medical_expense, 0) + COALESCE(a.education_expense, 0) > :rigid_expense_share * {_net("a")}
+          AND {_net("a")} < :prev_year_disposable_income * CAST(a.population AS BIGINT)
+    """,
+    evidence=(
+        "net_income",
+        "population",
+        "medical_expense",
+        "education_expense",
+        "rigid_expense",
+        "max_share",
+        "reference_income",
+    ),
+    derive=_share_of_income("rigid_expense"),
+)
+
 ALL_RULES: tuple[Rule, ...] = (
     INCOME_BELOW_LINE,
     INCOME_DROP,
     MEDICAL_OOP_SHARE,
+    MEDICAL_OOP_INCOME_SHARE,
     STAY_SELF_PAY,
     SERIOUS_ILLNESS,
     NEW_DISABILITY,
@@ -569,6 +664,7 @@ ALL_RULES: tuple[Rule, ...] = (
     ASSISTANCE_GRANTED,
     ASSISTANCE_ENDED,
     MEDICAL_NOT_ENROLLED,
+    RIGID_EXPENSE_HARDSHIP,
 )
 RULES_BY_ID: dict[str, Rule] = {r.id: r for r in ALL_RULES}
 

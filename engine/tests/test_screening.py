@@ -67,6 +67,10 @@ TEST_ROWS = [
     _row("stay_self_pay_monitored", "5226", "6000"),
     _row("stay_self_pay_other", "5226", "10000"),
     _row("disaster_loss_amount", "5226", "15000"),
+    _row("medical_oop_income_share_priority", "5226", "0.5"),
+    _row("medical_oop_income_share_other", "5226", "1.0"),
+    _row("rigid_expense_share", "5226", "0.6"),
+    _row("prev_year_disposable_income", "5226", "27000", "2025", "2025"),
     _row("compulsory_school_age_min", "", "6"),
     _row("compulsory_school_age_max", "", "15"),
     _row("working_age_min", "", "16"),
@@ -397,6 +401,95 @@ def test_one_stays_self_pay_above_the_amount_raises_a_warning(state: str, oop: s
     assert fired(result) == ([(1, "stay_self_pay", "2025-05", 11)] if warned else [])
 
 
+@pytest.mark.parametrize(
+    ("household_type", "state", "oop", "warned"),
+    [
+        ("脱贫户", "未纳入", "10000", False),  # exactly half of the household's 20,000
+        ("脱贫户", "未纳入", "10000.01", True),
+        ("一般农户", "监测中", "10000.01", True),  # monitored: the lower share too
+        ("一般农户", "未纳入", "10000.01", False),
+        ("一般农户", "未纳入", "20000", False),  # exactly the whole income
+        ("一般农户", "未纳入", "20000.01", True),
+    ],
+)
+def test_a_households_medical_costs_above_a_share_of_its_income_raise_a_warning(
+    household_type: str, state: str, oop: str, warned: bool
+) -> None:
+    # two members' claims add up: the household's burden, not one person's, is weighed
+    half = (Decimal(oop) / 2).quantize(Decimal("0.01"))
+    claims = feed([claim(11, 1, str(half), batch_id=7), claim(12, 1, str(Decimal(oop) - half), batch_id=8)], CLAIM)
+    result = screen(
+        "medical_oop_income_share",
+        hh=households((1, household_type, state)),
+        acc=accounts((1, 2025, "20000", 2)),
+        medical_claims=claims,
+    )
+    assert fired(result) == ([(1, "medical_oop_income_share", "2025", None)] if warned else [])
+    if warned:
+        ev = evidence(result)
+        assert ev["claims"] == 2 and ev["feed_batches"] == [7, 8] and ev["net_income"] == "20000.00"
+        assert Decimal(ev["share_of_income"]) >= Decimal(ev["max_share"])  # shown to four places
+
+
+def test_any_medical_cost_of_a_household_without_income_raises_the_income_share_warning() -> None:
+    claims = feed([claim(11, 1, "0.01", visit="门诊")], CLAIM)
+    acc = accounts((1, 2025, "0", 1))  # net income 0 (operating income and cost cancel out)
+    result = screen("medical_oop_income_share", hh=households((1, "一般农户")), acc=acc, medical_claims=claims)
+    assert fired(result) == [(1, "medical_oop_income_share", "2025", None)]
+    assert evidence(result)["share_of_income"] is None
+    no_cost = screen(
+        "medical_oop_income_share",
+        hh=households((1, "一般农户")),
+        acc=acc,
+        medical_claims=feed([claim(11, 1, "0", visit="门诊")], CLAIM),
+    )
+    assert fired(no_cost) == []
+
+
+def _with_expenses(table: pa.Table, medical: str | None, education: str | None) -> pa.Table:
+    n = table.num_rows
+    table = table.set_column(
+        table.schema.get_field_index("medical_expense"),
+        "medical_expense",
+        pa.array([None if medical is None else Decimal(medical)] * n, MONEY),
+    )
+    return table.set_column(
+        table.schema.get_field_index("education_expense"),
+        "education_expense",
+        pa.array([None if education is None else Decimal(education)] * n, MONEY),
+    )
+
+
+@pytest.mark.parametrize(
+    ("net", "medical", "education", "warned"),
+    [
+        ("20000", "9000", "3000", False),  # 12,000 is exactly 60 % of 20,000
+        ("20000", "9000", "3000.01", True),
+        ("20000", "12000.01", None, True),  # medical alone
+        ("20000", None, None, False),
+        ("54000", "40000", "0", False),  # 60 % exceeded, but 27,000 per head is not below the 27,000 line
+        ("53999.98", "40000", "0", True),
+        ("-500", "10", None, True),  # no positive income: any rigid expenditure exceeds the share
+    ],
+)
+def test_rigid_expenditure_above_the_local_share_of_income_raises_a_warning(
+    net: str, medical: str | None, education: str | None, warned: bool
+) -> None:
+    acc = _with_expenses(accounts((1, 2025, net, 2)), medical, education)
+    result = screen("rigid_expense_hardship", acc=acc)
+    assert fired(result) == ([(1, "rigid_expense_hardship", "2025", None)] if warned else [])
+    if warned:
+        ev = evidence(result)
+        assert ev["parameters"] == {"prev_year_disposable_income": "27000", "rigid_expense_share": "0.6"}
+        assert Decimal(ev["rigid_expense"]) == Decimal(medical or 0) + Decimal(education or 0)
+
+
+def test_last_years_rigid_expenditure_does_not_count_for_this_year() -> None:
+    acc = _with_expenses(accounts((1, 2024, "20000", 2)), "30000", None)
+    acc = pa.concat_tables([acc, accounts((1, 2025, "20000", 2))])
+    assert fired(screen("rigid_expense_hardship", acc=acc)) == []
+
+
 def test_a_serious_illness_diagnosed_in_the_year_raises_a_warning() -> None:
     rows = [
         {"member_key": 11, "household_key": 1, "diagnosis": "终末期肾病", "diagnosed_on": D(2025, 3, 2)},
@@ -711,6 +804,7 @@ def test_running_the_screen_twice_gives_identical_warnings() -> None:
         "income_below_line",
         "income_drop",
         "medical_oop_share",
+        "medical_oop_income_share",  # 9,000 of a 15,000 income, for a 脱贫户
         "school_dropout",
         "school_not_enrolled",  # a dropout has no 在读 record either
     }

@@ -14,6 +14,10 @@ PARAMETER_LABELS = {
     "medical_oop_share_priority": "医疗自付占比（脱贫户、监测户）",
     "medical_oop_share_other": "医疗自付占比（其他农户）",
     "prev_year_rural_income": "上年农村居民人均可支配收入",
+    "medical_oop_income_share_priority": "医疗自付占家庭纯收入比例（脱贫户、监测户）",
+    "medical_oop_income_share_other": "医疗自付占家庭纯收入比例（其他农户）",
+    "rigid_expense_share": "刚性支出占家庭收入比例",
+    "prev_year_disposable_income": "上年居民人均可支配收入",
     "stay_self_pay_monitored": "单次住院自付金额（监测户）",
     "stay_self_pay_other": "单次住院自付金额（其他农户）",
     "disaster_loss_amount": "灾害直接经济损失金额",
@@ -69,6 +73,11 @@ EVIDENCE_LABELS = {
     "amount": "金额（元）",
     "year": "年度",
     "enrolled": "参保状态",
+    "max_share": "规定比例",
+    "share_of_income": "占家庭纯收入比例",
+    "medical_expense": "医疗支出（元）",
+    "education_expense": "教育支出（元）",
+    "rigid_expense": "刚性支出合计（元）",
     "findings_in_period": "本期发现次数",
     "feed_batches": "部门数据批次",
     "parameters": "所用参数",
@@ -125,6 +134,26 @@ SUMMARIES: dict[str, Summary] = {
     "medical_oop_share": lambda p, e: (
         f"12个月医疗自付 {money2(e.get('oop_total'))} 元（{_g(e, 'claims')} 笔），超过上年农村居民人均可支配收入 "
         f"{money(e.get('reference_income'))} 元的 {percent(e.get('share'))}（{money(e.get('threshold'))} 元）"
+    ),
+    "medical_oop_income_share": lambda p, e: (
+        f"全户12个月医疗自付 {money2(e.get('oop_total'))} 元（{_g(e, 'claims')} 笔），"
+        + (
+            f"占{p}年家庭纯收入 {money2(e.get('net_income'))} 元的 {percent(e.get('share_of_income'))}"
+            if e.get("share_of_income") is not None
+            else f"{p}年家庭纯收入 {money2(e.get('net_income'))} 元"
+        )
+        + f"，超过规定比例 {percent(e.get('max_share'))}"
+    ),
+    "rigid_expense_hardship": lambda p, e: (
+        f"{p}年刚性支出 {money2(e.get('rigid_expense'))} 元（医疗 {money2(e.get('medical_expense'))}、"
+        f"教育 {money2(e.get('education_expense'))}），"
+        + (
+            f"占家庭纯收入的 {percent(e.get('share_of_income'))}"
+            if e.get("share_of_income") is not None
+            else f"家庭纯收入 {money2(e.get('net_income'))} 元"
+        )
+        + f"，超过 {percent(e.get('max_share'))}；人均纯收入 {money2(e.get('per_capita_net_income'))} 元，"
+        f"低于上年居民人均可支配收入 {money(e.get('reference_income'))} 元"
     ),
     "stay_self_pay": lambda p, e: (
         f"{_g(e, 'settle_date')} 单次住院个人自付 {money2(e.get('out_of_pocket'))} 元，"
