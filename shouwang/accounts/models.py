@@ -16,7 +16,8 @@ from shouwang.accounts.roles import ADMIN_ROLES, CAPABILITIES, ROLE_LEVEL, Capab
 class User(AbstractUser):
     """An official. `region` is the root of everything they may see."""
 
-    role = models.CharField(_("角色"), max_length=32, choices=Role.choices)
+    # Blank until the security administrator authorises the account: no role, no capability.
+    role = models.CharField(_("角色"), max_length=32, choices=Role.choices, blank=True)
     region = models.ForeignKey(
         "regions.Region", verbose_name=_("所属区划"), on_delete=models.PROTECT, null=True, related_name="+"
     )
@@ -30,8 +31,6 @@ class User(AbstractUser):
         super().clean()
         if self.is_superuser:
             return
-        if not self.role:
-            raise ValidationError({"role": _("请选择角色")})
         region = self.region if self.region_id else None
         if region is None:
             raise ValidationError({"region": _("请选择所属区划")})

@@ -14,6 +14,7 @@ from shouwang.registry.models import AnnualAccount, Household, Member
 
 COUNTY = "522630"  # 台江县
 TOWNSHIP = "522630001"  # 台拱街道
+SIBLING_TOWNSHIP = "522630101"  # 施洞镇, another township of 台江县
 OTHER_COUNTY = "522631"  # 黎平县
 PASSWORD = "Shouwang-Test-2026"
 
