@@ -8,7 +8,15 @@ bulk and in one transaction, keyed by (household, rule, period):
   status: running a screen again changes nothing, and a dismissed warning stays dismissed;
 - an open warning whose evidence changed → its evidence is updated;
 - a dismissed warning whose evidence changed (new figures, a new feed batch) → reopened,
-  with a note saying why and what the dismissal said.
+  with a note saying why and what the dismissal said;
+- an open warning of a rule that ran, for the year and a household screened, that the run no
+  longer raises (its batch was withdrawn, the registry was corrected) → lapsed (证据已失效);
+  a lapsed warning raised again is reopened like a dismissed one.
+
+A run may cover only some households (`household_keys`): after a new feed batch, only the
+households that batch touched are screened, with the rules that read its kind. The rules
+still see every row of the county's feeds for those households (a member's claims from
+earlier batches count towards the 12-month total), and nothing outside them changes.
 """
 
 from __future__ import annotations
@@ -22,11 +30,13 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from engine.feeds.standardize import arrow_schema
 from engine.feeds.storage import FEEDS_DIR
 from engine.schemas.feeds import FEED_SCHEMAS
 from engine.screening import (
@@ -41,7 +51,7 @@ from engine.screening.run import BACKENDS
 from shouwang.core.audit import record_event
 from shouwang.regions.models import Level, Region
 from shouwang.registry.snapshot import account_snapshot, household_snapshot, member_snapshot
-from shouwang.screening.models import RunStatus, ScreeningRun, Warning, WarningStatus
+from shouwang.screening.models import RunStatus, RunTrigger, ScreeningRun, Warning, WarningStatus
 from shouwang.screening.parameters import effective_parameter_table
 from shouwang.screening.text import skip_reason_zh
 
@@ -104,6 +114,25 @@ def county_feed_inputs(region_code: str, data_dir: Path | None = None) -> dict[s
     return inputs
 
 
+def empty_feed(kind: str) -> pa.Table:
+    """No rows of a kind, in its stored shape: what a county has once every batch of the kind
+    was withdrawn. The rules then run and find nothing (so warnings lapse), where a kind never
+    imported skips them and says so."""
+    schema = arrow_schema(FEED_SCHEMAS[kind])
+    for name in ("member_key", "household_key"):
+        if name not in schema.names:
+            schema = schema.append(pa.field(name, pa.int64()))
+    return schema.empty_table()
+
+
+def withdrawn_kinds(region_code: str, present: Iterable[str]) -> list[str]:
+    """Kinds the county once had batches of but holds no rows of now."""
+    from shouwang.exchange.models import FeedBatch
+
+    kinds = FeedBatch.objects.filter(county__pk__startswith=region_code[:6]).values_list("kind", flat=True)
+    return sorted(set(kinds) - set(present))
+
+
 def _parquet_files(directory: Path) -> list[Path]:
     return sorted(
         p
@@ -128,9 +157,13 @@ def do_screen(
     report: Report | None = None,
     job: Any = None,
     force: bool = False,
+    household_keys: Iterable[int] | None = None,
+    trigger: str = RunTrigger.MANUAL,
+    feed_batches: Iterable[int] = (),
 ) -> ScreeningRun:
     """Screen `region_code` for `year` and store the warnings; returns the (finished) run.
 
+    `household_keys` limits the run to those households (a re-screen after a feed batch).
     Raises `ScreeningRequestError` (Chinese) for a request that cannot run; a run that fails
     inside the engine is recorded as failed and its error re-raised as `ScreeningError`.
     """
@@ -138,17 +171,26 @@ def do_screen(
     rule_ids = list(dict.fromkeys(rules or ()))
     region = check_request(region_code, year, rule_ids, backend, force)
     selected = [RULES_BY_ID[r] for r in rule_ids] if rule_ids else list(ALL_RULES)
+    scope = None if household_keys is None else sorted({int(k) for k in household_keys})
     started = time.perf_counter()
     run = ScreeningRun.objects.create(
-        region=region, year=year, engine=backend, rules=rule_ids, created_by=_user(user), job=job
+        region=region,
+        year=year,
+        engine=backend,
+        rules=rule_ids,
+        created_by=_user(user),
+        job=job,
+        trigger=trigger,
+        feed_batches=sorted({int(b) for b in feed_batches}),
     )
     try:
         step(0, STEPS, "读取户籍快照")
-        members = member_snapshot(region.code)
-        households = household_snapshot(region.code)
-        accounts = account_snapshot(region.code)
+        members = _only(member_snapshot(region.code), scope)
+        households = _only(household_snapshot(region.code), scope)
+        accounts = _only(account_snapshot(region.code), scope)
         step(1, STEPS, "读取部门数据")
         feeds = county_feed_inputs(region.code)
+        feeds.update({kind: empty_feed(kind) for kind in withdrawn_kinds(region.code, feeds) if kind in FEED_SCHEMAS})
         step(2, STEPS, "加载参数")
         try:
             params = resolve_parameters(effective_parameter_table(region.code), region.code, int(year))
@@ -169,14 +211,17 @@ def do_screen(
         }
         with transaction.atomic():
             counts = _upsert(run, result.warnings, members, households)
+            counts["lapsed"] = _lapse(run, result.warnings, households, list(result.manifest.get("rules", {})))
             run.manifest = result.manifest
+            run.households_screened = None if scope is None else households.num_rows
             run.skipped = skipped
-            run.warnings_total = sum(counts.values())
+            run.warnings_total = sum(n for k, n in counts.items() if k != "lapsed")
             run.warnings_new = counts["new"]
             run.warnings_unchanged = counts["unchanged"]
             run.warnings_updated = counts["updated"]
             run.warnings_reopened = counts["reopened"]
             run.warnings_suppressed = counts["suppressed"]
+            run.warnings_lapsed = counts["lapsed"]
             run.status = RunStatus.SUCCEEDED
             run.finished_at = timezone.now()
             run.seconds = round(time.perf_counter() - started, 3)
@@ -189,6 +234,8 @@ def do_screen(
                 year=int(year),
                 engine=backend,
                 rules=rule_ids or "all",
+                trigger=trigger,
+                households=run.households_screened,
                 counts=counts,
                 skipped=sorted(skipped),
             )
@@ -205,6 +252,46 @@ def do_screen(
 
 def _user(user: Any) -> Any:
     return user if getattr(user, "pk", None) else None
+
+
+def _only(table: pa.Table, household_keys: list[int] | None) -> pa.Table:
+    if household_keys is None:
+        return table
+    return table.filter(pc.is_in(table.column("household_key"), value_set=pa.array(household_keys, pa.int64())))
+
+
+def _lapse(run: ScreeningRun, warnings: pa.Table, households: pa.Table, rules_run: list[str]) -> int:
+    """Open warnings this run would have raised again but did not: lapsed, with a note.
+
+    Only what the run covered: the rules that ran (not those skipped for a missing input or
+    parameter), the run's year, and the households screened.
+    """
+    if not rules_run:
+        return 0
+    raised = set(
+        zip(
+            warnings.column("household_key").to_pylist(),
+            warnings.column("rule_id").to_pylist(),
+            warnings.column("period").to_pylist(),
+            strict=True,
+        )
+    )
+    keys = households.column("household_key").to_pylist()
+    now = timezone.now()
+    gone: list[int] = []
+    year = str(run.year)
+    for i in range(0, len(keys), _CHUNK):
+        for w in Warning.objects.filter(
+            household_id__in=keys[i : i + _CHUNK], rule_id__in=rules_run, status=WarningStatus.OPEN
+        ).only("id", "household_id", "rule_id", "period"):
+            if w.period[:4] == year and (w.household_id, w.rule_id, w.period) not in raised:
+                gone.append(w.pk)
+    note = f"{now:%Y-%m-%d} 筛查 #{run.pk} 未再发现（部门数据撤回或更正、户籍信息已更新）"[:300]
+    for i in range(0, len(gone), _CHUNK):
+        Warning.objects.filter(pk__in=gone[i : i + _CHUNK]).update(
+            status=WarningStatus.LAPSED, note=note, last_run=run, updated_at=now
+        )
+    return len(gone)
 
 
 def _upsert(run: ScreeningRun, warnings: pa.Table, members: pa.Table, households: pa.Table) -> dict[str, int]:
@@ -248,7 +335,7 @@ def _upsert(run: ScreeningRun, warnings: pa.Table, members: pa.Table, households
                 )
             )
             continue
-        if old.evidence_hash == digest:
+        if old.evidence_hash == digest and old.status != WarningStatus.LAPSED:
             counts["suppressed" if old.status == WarningStatus.DISMISSED else "unchanged"] += 1
             seen.append(old.pk)
             continue
@@ -256,7 +343,11 @@ def _upsert(run: ScreeningRun, warnings: pa.Table, members: pa.Table, households
         old.severity, old.cause = r["severity"], r["cause"]
         old.evidence, old.evidence_hash = json.loads(r["evidence"]), digest
         old.last_run, old.updated_at = run, now
-        if old.status == WarningStatus.DISMISSED:
+        if old.status == WarningStatus.LAPSED:
+            counts["reopened"] += 1
+            old.status = WarningStatus.OPEN
+            old.note = f"{now:%Y-%m-%d} 筛查 #{run.pk} 再次发现，重新打开"[:300]
+        elif old.status == WarningStatus.DISMISSED:
             counts["reopened"] += 1
             old.status = WarningStatus.OPEN
             note = f"{now:%Y-%m-%d} 筛查 #{run.pk} 发现证据变化，重新打开（原排除理由：{old.dismissed_reason}）"

@@ -6,4 +6,4 @@ class ScreeningConfig(AppConfig):
     verbose_name = "筛查预警"
 
     def ready(self) -> None:
-        from shouwang.screening import jobs  # noqa: F401  (registers the job handler)
+        from shouwang.screening import jobs, rescreen  # noqa: F401  (the job handler; re-screens after feed batches)

@@ -31,7 +31,17 @@ class Severity(models.TextChoices):
 class WarningStatus(models.TextChoices):
     OPEN = "open", _("待核实")
     DISMISSED = "dismissed", _("已排除")
+    # An open warning that a later screening of the same rule, year and household no longer
+    # raises (a department withdrew or corrected its batch, the registry was updated): nobody
+    # verified it, so it is not "dismissed"; it reopens if the finding comes back.
+    LAPSED = "lapsed", _("证据已失效")
     # Later steps of the monitoring loop: verified (入户核实) and converted (纳入监测).
+
+
+class RunTrigger(models.TextChoices):
+    MANUAL = "manual", _("手动")
+    SCHEDULE = "schedule", _("定期")
+    FEED_BATCH = "feed_batch", _("部门数据更新")
 
 
 class ScreeningRun(models.Model):
@@ -43,6 +53,10 @@ class ScreeningRun(models.Model):
     year = models.PositiveSmallIntegerField(_("年度"))
     engine = models.CharField(_("计算引擎"), max_length=16, default="duckdb")
     rules = models.JSONField(_("指定规则"), default=list, blank=True)  # empty: every rule
+    trigger = models.CharField(_("触发方式"), max_length=16, choices=RunTrigger.choices, default=RunTrigger.MANUAL)
+    # A re-screen after a feed batch covers only the households that batch touched; null = all.
+    households_screened = models.PositiveIntegerField(_("筛查户数"), null=True, blank=True)
+    feed_batches = models.JSONField(_("触发批次"), default=list, blank=True)
     status = models.CharField(_("状态"), max_length=16, choices=RunStatus.choices, default=RunStatus.RUNNING)
     started_at = models.DateTimeField(_("开始时间"), auto_now_add=True)
     finished_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
@@ -54,6 +68,7 @@ class ScreeningRun(models.Model):
     warnings_updated = models.PositiveIntegerField(_("证据更新"), default=0)
     warnings_reopened = models.PositiveIntegerField(_("重新打开"), default=0)
     warnings_suppressed = models.PositiveIntegerField(_("已排除未再提示"), default=0)
+    warnings_lapsed = models.PositiveIntegerField(_("证据已失效"), default=0)
     seconds = models.FloatField(_("耗时（秒）"), default=0)
     error = models.TextField(_("错误"), blank=True)
     created_by = models.ForeignKey(
@@ -91,6 +106,10 @@ class ScreeningRun(models.Model):
             "updated": self.warnings_updated,
             "reopened": self.warnings_reopened,
             "suppressed": self.warnings_suppressed,
+            "lapsed": self.warnings_lapsed,
+            "trigger": self.trigger,
+            "households_screened": self.households_screened,
+            "feed_batches": list(self.feed_batches or []),
             "counts": dict((self.manifest or {}).get("counts", {})),
             "skipped": {rule: v.get("reason_zh", "") for rule, v in (self.skipped or {}).items()},
             "seconds": self.seconds,
@@ -213,3 +232,46 @@ class ParameterOverride(models.Model):
     @property
     def current(self) -> bool:
         return self.superseded_at is None
+
+
+class ScreeningSchedule(models.Model):
+    """When a county is screened by itself (定期筛查): monthly, on a day the county chooses.
+
+    Counties collect department clues every month and push them at month-end (policy.md §4.3,
+    旺苍县); so every county with registry data is screened monthly by default, on the 1st,
+    for the year of the month just ended. A row exists once a county changes that or once the
+    first scheduled run was enqueued (`last_period` keeps a month from being screened twice).
+    """
+
+    region_field = "region__pk"
+
+    region = models.OneToOneField(
+        "regions.Region", verbose_name=_("县"), on_delete=models.PROTECT, related_name="+", primary_key=True
+    )
+    enabled = models.BooleanField(_("启用定期筛查"), default=True)
+    day_of_month = models.PositiveSmallIntegerField(_("每月几日"), default=1)
+    last_period = models.CharField(_("最近一次定期筛查的月份"), max_length=7, blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("设定人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    updated_at = models.DateTimeField(_("设定时间"), auto_now=True)
+
+    objects = RegionScopedManager()
+
+    class Meta:
+        verbose_name = _("定期筛查")
+        verbose_name_plural = _("定期筛查")
+        constraints = [
+            # 28: every month has the day, so no month is skipped
+            models.CheckConstraint(
+                condition=models.Q(day_of_month__gte=1, day_of_month__lte=28), name="schedule_day_in_every_month"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"定期筛查 {self.region_id} 每月{self.day_of_month}日"

@@ -9,6 +9,7 @@ urlpatterns = [
     path("warnings/<int:pk>/dismiss/", views.WarningDismissView.as_view(), name="warning_dismiss"),
     path("runs/", views.RunListView.as_view(), name="run_list"),
     path("runs/start/", views.RunStartView.as_view(), name="run_start"),
+    path("runs/schedule/", views.ScheduleView.as_view(), name="schedule"),
     path("runs/<int:pk>/", views.RunDetailView.as_view(), name="run_detail"),
     path("jobs/<int:job_id>/", views.JobView.as_view(), name="job"),
     path("parameters/", views_parameters.ParameterListView.as_view(), name="parameter_list"),

@@ -24,6 +24,7 @@ from shouwang.regions.models import Level, Region
 from shouwang.screening.actions import MIN_YEAR, ScreeningRequestError, do_dismiss
 from shouwang.screening.jobs import JOB_KIND
 from shouwang.screening.models import ScreeningRun, Severity, Warning, WarningStatus
+from shouwang.screening.schedule import ScheduleError, do_set_schedule, schedule_of, screening_year
 from shouwang.screening.text import (
     EVIDENCE_LABELS,
     PARAMETER_LABELS,
@@ -193,10 +194,20 @@ class WarningDismissView(View):
         return HttpResponseRedirect(target)
 
 
+def _county_of(user: Any) -> Region | None:
+    prefix = user.region_prefix or ""
+    if len(prefix) < 6:
+        return None
+    return Region.objects.filter(code=prefix[:6], level=Level.COUNTY).first()
+
+
 class RunListView(View):
     def get(self, request: HttpRequest) -> HttpResponse:
         user = _require(request, Capability.VIEW_REGISTRY)
         runs = visible_runs(user).select_related("region", "created_by")[:100]
+        county = _county_of(user)
+        schedule = schedule_of(county) if county is not None else None
+        today = dt.date.today()
         jobs = []
         if user.can(Capability.VIEW_JOBS):
             jobs = list(
@@ -209,8 +220,34 @@ class RunListView(View):
             "jobs": jobs,
             "can_start": _can_start(user),
             "default_year": default_year(),
+            "schedule": schedule,
+            "next_run": schedule.next_run(today) if schedule else None,
+            "next_year": screening_year(schedule.next_run(today) or today) if schedule else None,
+            "days": range(1, 29),
         }
         return render(request, "screening/run_list.html", context)
+
+
+class ScheduleView(View):
+    """A county officer sets the day of the monthly screening of their county, or turns it off."""
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        user = current_user(request)
+        if not _can_start(user) or user.region is None:
+            raise PermissionDenied
+        try:
+            day = int(request.POST.get("day_of_month", ""))
+        except ValueError:
+            day = 0
+        try:
+            do_set_schedule(
+                user.region, user=user, enabled=request.POST.get("enabled") == "on", day_of_month=day, request=request
+            )
+        except ScheduleError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, "已保存定期筛查设置")
+        return HttpResponseRedirect(reverse("screening:run_list"))
 
 
 class RunDetailView(View):

@@ -21,6 +21,9 @@ EXPECTED = {
     "screening:run_list": ("get", only(VIEWERS | ELSEWHERE, other=403)),
     "screening:run_detail": ("get", only(VIEWERS)),
     "screening:run_start": ("post", only({"county_officer"} | ELSEWHERE, ok=302, other=403)),
+    # The monthly schedule of one's own county: county officers only (the other county's
+    # officer sets their own county's, hence 302 too).
+    "screening:schedule": ("post", only({"county_officer"} | ELSEWHERE, ok=302, other=403)),
     "screening:job": ("get", only({"county_officer"})),
     # Policy simulation: counts of one's county (county officer) or township, nothing written.
     "screening:simulate": ("get", only({"county_officer", "township_officer"} | ELSEWHERE, other=403)),
@@ -41,7 +44,11 @@ KWARGS = {
     "screening:parameter_withdraw": lambda w: {"pk": w["parameter_override"].pk},
 }
 
-DATA = {"screening:warning_dismiss": {"reason": "入户核实不属实"}, "screening:run_start": {"year": "2025"}}
+DATA = {
+    "screening:warning_dismiss": {"reason": "入户核实不属实"},
+    "screening:run_start": {"year": "2025"},
+    "screening:schedule": {"enabled": "on", "day_of_month": "5"},
+}
 
 
 def build_world(world: dict, persona) -> None:
