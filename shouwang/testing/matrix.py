@@ -13,7 +13,7 @@ and list itself in `APP_MATRICES` below.
 
 from __future__ import annotations
 
-from shouwang.testing.personas import PERSONAS
+from shouwang.testing.personas import OUTSIDERS, PERSONAS
 
 APP_MATRICES = ["shouwang.exchange.tests.matrix", "shouwang.api.tests.matrix", "shouwang.screening.tests.matrix"]
 
@@ -21,10 +21,12 @@ VIEWERS = {"village_cadre", "township_officer", "county_officer", "prefecture_vi
 EDITORS = {"village_cadre", "township_officer", "county_officer"}
 IMPORTERS = {"township_officer", "county_officer"}
 ALL = set(PERSONAS)
-# A county officer of 黎平县 has the same role as ours: pages without an object (lists, forms)
-# open for them too — showing their own county — while our objects answer 404.
+# Marks a page without an object (a list, a form): it opens for the outsiders too — showing
+# their own region — wherever it opens for their twin; objects of the world answer 404.
 ELSEWHERE = {"other_county_cadre"}
 
 
 def only(allowed: set[str], *, ok: int = 200, other: int = 404) -> dict[str, int]:
+    if allowed & ELSEWHERE:
+        allowed = allowed | {outsider for outsider, twin in OUTSIDERS.items() if twin in allowed}
     return {p: (ok if p in allowed else other) for p in ALL}

@@ -1,4 +1,9 @@
-"""Named personas and small factories for tests (real division codes of 台江县 and 黎平县)."""
+"""Named personas and small factories for tests (real division codes of 台江县 and 黎平县).
+
+The world of the permission matrix lives in the first village of 台拱街道 (台江县). Around it
+stand the outsiders who must not see it: a cadre of the next village in the same township, an
+officer of another township of the county, and a county officer and a village cadre of 黎平县.
+"""
 
 from __future__ import annotations
 
@@ -58,6 +63,18 @@ PERSONAS = {
     "security_admin": (Role.SECURITY_ADMIN, lambda: COUNTY),
     "audit_admin": (Role.AUDIT_ADMIN, lambda: COUNTY),
     "other_county_cadre": (Role.COUNTY_OFFICER, lambda: OTHER_COUNTY),
+    "sibling_village_cadre": (Role.VILLAGE_CADRE, lambda: second_village(TOWNSHIP)),
+    "sibling_township_officer": (Role.TOWNSHIP_OFFICER, lambda: SIBLING_TOWNSHIP),
+    "other_county_village_cadre": (Role.VILLAGE_CADRE, lambda: first_village(OTHER_COUNTY)),
+}
+
+# Each outsider and the persona of the world with the same role: on a page without an object
+# (a list, a form) an outsider gets what their twin gets, for their own region.
+OUTSIDERS = {
+    "sibling_village_cadre": "village_cadre",
+    "sibling_township_officer": "township_officer",
+    "other_county_cadre": "county_officer",
+    "other_county_village_cadre": "village_cadre",
 }
 
 
