@@ -15,6 +15,7 @@ import datetime as dt
 import re
 import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
@@ -38,12 +39,56 @@ _MONTH6 = re.compile(r"^(\d{4})(\d{2})$")
 _NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$")
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?$")
 
+# What a spreadsheet would evaluate rather than show. `=` starts a formula whatever follows;
+# `+`, `-` and `@` only when a function call, a cell reference, a link to another program or
+# sheet (`cmd|…`, `Sheet1!A1`) or arithmetic follows — so `-5` stays a (negative) amount and
+# `+86 138 0000 0000` a phone number, each refused or accepted for its own reason.
+_FORMULA = re.compile(
+    r"""^(?:=\s*\S
+        |[+\-@]\s*(?:=
+            |[A-Za-z_\\][A-Za-z0-9_.]*\s*\(
+            |\$?[A-Za-z]{1,3}\$?[0-9]+(?![0-9A-Za-z])
+            |[0-9.,]+\s*[*/^&<>=+]
+            |[A-Za-z0-9_.]+\s*\|
+            |[^!]*!\$?[A-Za-z]{1,3}\$?[0-9]))""",
+    re.VERBOSE | re.DOTALL,
+)
+_FORMULA_LEADS = frozenset("=+-@＝＋－＠")
+
 TRUE_WORDS = frozenset({"是", "y", "yes", "true", "t", "1", "√", "✓", "有", "对"})
 FALSE_WORDS = frozenset({"否", "n", "no", "false", "f", "0", "×", "✗", "无", "不是"})
 
 
 class ParseError(BilingualError):
     """A cell that cannot be read as its column's type."""
+
+
+@dataclass(frozen=True, slots=True)
+class Formula:
+    """A workbook cell that holds a formula (`engine.tabular` finds them in the sheet XML:
+    calamine gives only the value Excel last computed, or nothing)."""
+
+    text: str  # `=HYPERLINK("http://x","a")`; "" for a cell sharing another cell's formula
+    cached: Any = None
+
+    def __str__(self) -> str:
+        return self.text or ("=" + normalize_text(self.cached))
+
+
+def is_formula(value: Any) -> bool:
+    """A workbook formula cell, or text that a spreadsheet would run as a formula."""
+    if isinstance(value, Formula):
+        return True
+    if not isinstance(value, str):
+        return False
+    text = value.lstrip()
+    if not text or text[0] not in _FORMULA_LEADS:
+        return False
+    return bool(_FORMULA.match(normalize_text(text)))
+
+
+FORMULA_ERROR_ZH = "单元格是公式，不接受公式：请将数据“选择性粘贴为数值”后重新上传"
+FORMULA_ERROR_EN = "the cell holds a formula, which is not accepted: paste the data as values and upload again"
 
 
 def normalize_text(value: Any) -> str:
@@ -301,8 +346,11 @@ def parse_text(value: Any, max_length: int = 200) -> str:
 def parse_cell(column: Column, raw: Any) -> Any:
     """The typed value of one cell of `column`; None for a blank optional cell.
 
-    Raises ParseError for a blank required cell or a value that does not fit the column.
+    Raises ParseError for a blank required cell, a formula, or a value that does not fit the
+    column.
     """
+    if is_formula(raw):
+        raise ParseError("formula", FORMULA_ERROR_ZH, FORMULA_ERROR_EN)
     if is_blank(raw):
         if column.required:
             raise ParseError("required", "必填项为空", "required value is missing")

@@ -17,16 +17,20 @@ from __future__ import annotations
 
 import codecs
 import csv
+import html
 import io
 import itertools
+import posixpath
+import re
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
+from xml.etree import ElementTree
 
 from engine.errors import BilingualError
-from engine.parsing import normalize_header, normalize_text
+from engine.parsing import Formula, normalize_header, normalize_text
 from engine.schema import Column, TableSchema
 
 Source = str | Path | bytes
@@ -42,6 +46,15 @@ _FORBIDDEN_XML = (b"<!doctype", b"<!entity")
 _FORBIDDEN_XML_WIDE = tuple(
     w.decode().encode(enc).lower() for w in _FORBIDDEN_XML for enc in ("utf-16-le", "utf-16-be")
 )
+# A formula element `<f>` (with or without a namespace prefix) anywhere in a sheet part.
+_FORMULA_HINTS = (b"<f>", b"<f ", b"<f/", b":f>", b":f ", b":f/")
+# A cell and the formula element that opens it (CT_Cell: f, then v, is).
+_FORMULA_CELL = re.compile(
+    rb"<(?:[\w.-]+:)?c\b([^>]*?)(?<!/)>\s*<(?:[\w.-]+:)?f\b([^>]*?)(?:/>|>([^<]*)</(?:[\w.-]+:)?f>)"
+)
+_CELL_REF = re.compile(rb"""\br\s*=\s*["']\$?([A-Z]{1,3})\$?([0-9]+)["']""")
+_SHARED_INDEX = re.compile(rb"""\bsi\s*=\s*["']([0-9]+)["']""")
+_FORMULA_OVERLAP = 256 * 1024  # longer than any cell with its formula (Excel: 8,192 characters)
 
 
 class FileError(BilingualError):
@@ -86,6 +99,7 @@ class Table:
     sheet: str = ""
     encoding: str = ""
     estimated_rows: int = 0  # physical lines (CSV) or sheet rows (XLSX), for progress bars
+    header_line: str = ""  # where the (last) header row is: `1` or `Sheet1!3`
     _rows: Iterator[tuple[str, list[Any]]] | None = field(default=None, repr=False)
     _close: Any = field(default=None, repr=False)
 
@@ -177,8 +191,13 @@ def open_table(
 ) -> Table:
     """Open a file and find its header; with several schemas, the one the header fits best.
 
-    Raises FileError (empty, garbage, unsafe XLSX, no header, missing required column).
-    Iterate `table.rows()` once; the file is closed at the end (or by `table.close()`).
+    A workbook's `sheet` is read by name; by default its first sheet that holds anything
+    (for a CSV `sheet` means nothing). Formula cells of the header's columns come back as
+    `engine.parsing.Formula`, whatever value Excel last computed for them.
+
+    Raises FileError (empty, garbage, unsafe XLSX, no such sheet, no header, missing
+    required column). Iterate `table.rows()` once; the file is closed at the end (or by
+    `table.close()`).
     """
     candidates = [schemas] if isinstance(schemas, TableSchema) else list(schemas.values())
     stream = _open_binary(source)
@@ -187,9 +206,10 @@ def open_table(
         head = stream.read(8192)
         stream.seek(0)
         fmt = sniff_format(head)
+        workbook: _Sheet | None = None
         if fmt == "xlsx":
-            sheet_name, lines, raw_rows = _xlsx_rows(stream, sheet, max_xlsx_bytes)
-            stream.close()
+            workbook = _xlsx_sheet(stream, sheet, max_xlsx_bytes)
+            sheet_name, lines, raw_rows = workbook.name, len(workbook.rows), workbook.iter_rows()
             encoding, close = "", None
         else:
             sheet_name = ""
@@ -199,9 +219,24 @@ def open_table(
             raw_rows = _csv_rows(text)
         first = list(itertools.islice(raw_rows, HEADER_SEARCH_ROWS))
         header = find_header(first, candidates)
-        rest = itertools.chain(first[header.row_index + 1 :], raw_rows)
+        header_line = first[header.row_index][0]
+        rest: Iterator[tuple[str, list[Any]]] = itertools.chain(first[header.row_index + 1 :], raw_rows)
+        if workbook is not None:
+            if workbook.formula_part is not None:
+                below = _sheet_row(header_line)
+                formulas = _formula_cells(stream, workbook.formula_part, set(header.positions), below)
+                rest = _with_formulas(rest, formulas, workbook.name)
+            stream.close()
         return Table(
-            fmt, header.schema, header, sheet_name, encoding, max(lines - header.row_index - 1, 0), rest, close
+            fmt,
+            header.schema,
+            header,
+            sheet_name,
+            encoding,
+            max(lines - header.row_index - 1, 0),
+            header_line,
+            rest,
+            close,
         )
     except BaseException:
         if close is not None:
@@ -307,8 +342,9 @@ def check_xlsx(
     max_entries: int = MAX_ZIP_ENTRIES,
     max_uncompressed: int = MAX_UNCOMPRESSED_BYTES,
     max_ratio: int = MAX_COMPRESSION_RATIO,
-) -> None:
-    """Refuse an XLSX before any real parser decompresses it.
+) -> set[str]:
+    """Refuse an XLSX before any real parser decompresses it; return the sheet parts that
+    hold a formula (so that only those are read again, by `_formula_cells`).
 
     Checks the file size, the zip's entry count and declared sizes, then streams every XML
     part through a capped decompressor (so forged sizes cannot help: reading stops at the
@@ -338,9 +374,11 @@ def check_xlsx(
         if "xl/workbook.xml" not in names:
             raise _broken_xlsx()
         total = 0
+        with_formulas: set[str] = set()
         for info in infos:
             if not info.filename.endswith((".xml", ".rels", ".vml")):
                 continue
+            sheet_part = info.filename.startswith("xl/worksheets/")
             try:
                 with archive.open(info) as part:
                     tail = b""
@@ -348,7 +386,10 @@ def check_xlsx(
                         total += len(chunk)
                         if total > max_uncompressed:
                             raise _zip_bomb()
-                        window = (tail + chunk).lower()
+                        raw = tail + chunk
+                        if sheet_part and info.filename not in with_formulas and any(h in raw for h in _FORMULA_HINTS):
+                            with_formulas.add(info.filename)
+                        window = raw.lower()
                         if any(w in window for w in _FORBIDDEN_XML + _FORBIDDEN_XML_WIDE):
                             raise FileError(
                                 "xml_entity",
@@ -358,14 +399,42 @@ def check_xlsx(
                         tail = chunk[-32:]
             except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError):
                 raise _broken_xlsx() from None
+        return with_formulas
 
 
-def _xlsx_rows(
-    stream: IO[bytes], sheet: str | None, max_bytes: int
-) -> tuple[str, int, Iterator[tuple[str, list[Any]]]]:
+@dataclass
+class _Sheet:
+    """The chosen sheet of a checked workbook: its rows as calamine reads them, and the part
+    of the archive to look for formulas in (None: the sheet has none)."""
+
+    name: str
+    rows: list[list[Any]]
+    start_row: int
+    start_col: int
+    formula_part: str | None
+
+    def iter_rows(self) -> Iterator[tuple[str, list[Any]]]:
+        pad = [None] * self.start_col
+        for index, cells in enumerate(self.rows):
+            yield f"{self.name}!{self.start_row + index + 1}", pad + list(cells)
+
+
+def _unknown_sheet(sheet: str, names: list[str]) -> FileError:
+    from engine.validate import mask_id_like  # (engine.validate imports this module)
+
+    asked = mask_id_like(sheet[:40])
+    listed = [mask_id_like(n) for n in names[:30]]
+    return FileError(
+        "sheet",
+        f"找不到工作表“{asked}”；文件中的工作表：{'、'.join(listed)}",
+        f"no sheet named {asked!r}; the workbook's sheets are: {', '.join(listed)}",
+    )
+
+
+def _xlsx_sheet(stream: IO[bytes], sheet: str | None, max_bytes: int) -> _Sheet:
     from python_calamine import CalamineWorkbook
 
-    check_xlsx(stream, max_bytes=max_bytes)
+    with_formulas = check_xlsx(stream, max_bytes=max_bytes)
     stream.seek(0)
     try:
         book = CalamineWorkbook.from_filelike(stream)
@@ -374,10 +443,16 @@ def _xlsx_rows(
             raise FileError("empty", "Excel 文件没有工作表", "the Excel file has no sheet")
         if sheet:
             if sheet not in names:
-                raise FileError("sheet", f"找不到工作表“{sheet}”", f"no sheet named {sheet!r}")
+                raise _unknown_sheet(sheet, names)
             data = book.get_sheet_by_name(sheet)
         else:
+            # The first sheet that holds anything: a blank 说明 or Sheet1 in front is common.
             data = book.get_sheet_by_index(0)
+            for name in names:
+                candidate = book.get_sheet_by_name(name)
+                if candidate.height:
+                    data = candidate
+                    break
         name = data.name
         start_row = (data.start or (0, 0))[0] if data.height else 0
         start_col = (data.start or (0, 0))[1] if data.height else 0
@@ -386,14 +461,120 @@ def _xlsx_rows(
         raise
     except Exception as exc:  # calamine raises its own types for XML/zip damage
         raise _broken_xlsx() from exc
+    part: str | None = None
+    if with_formulas:
+        stream.seek(0)
+        part = _sheet_parts(stream).get(name)
+        if part is None:  # formulas somewhere, and no telling whether in this sheet
+            raise _unplaceable_formulas()
+        if part not in with_formulas:
+            part = None
+    return _Sheet(name, rows, start_row, start_col, part)
 
-    pad = [None] * start_col
 
-    def generate() -> Iterator[tuple[str, list[Any]]]:
-        for index, cells in enumerate(rows):
-            yield f"{name}!{start_row + index + 1}", pad + list(cells)
+def _unplaceable_formulas() -> FileError:
+    return FileError(
+        "formula",
+        "Excel 文件含有无法定位的公式：请将数据“选择性粘贴为数值”后重新上传",
+        "the Excel file holds formulas that cannot be located: paste the data as values and upload again",
+    )
 
-    return name, len(rows), generate()
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _sheet_parts(stream: IO[bytes]) -> dict[str, str]:
+    """Sheet name → its part in the archive (`xl/worksheets/sheet1.xml`), from workbook.xml
+    and its relationships. Both were checked for DTDs, so ElementTree expands nothing."""
+    try:
+        with zipfile.ZipFile(stream) as archive:
+            book = ElementTree.fromstring(archive.read("xl/workbook.xml"))  # noqa: S314  (no DTD: checked)
+            rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))  # noqa: S314
+    except (KeyError, zipfile.BadZipFile, ElementTree.ParseError, OSError):
+        return {}
+    targets = {rel.get("Id"): rel.get("Target", "") for rel in rels.iter() if _local(rel.tag) == "Relationship"}
+    parts: dict[str, str] = {}
+    for element in book.iter():
+        if _local(element.tag) != "sheet":
+            continue
+        rel_id = next((v for k, v in element.attrib.items() if k.startswith("{") and _local(k) == "id"), None)
+        target = targets.get(rel_id)
+        if target:
+            path = target.lstrip("/") if target.startswith("/") else posixpath.join("xl", target)
+            parts[element.get("name", "")] = posixpath.normpath(path)
+    return parts
+
+
+def _column_index(letters: bytes) -> int:
+    index = 0
+    for letter in letters:
+        index = index * 26 + letter - 64
+    return index - 1
+
+
+def _sheet_row(line: str) -> int:
+    """The 0-based sheet row of a line label `Sheet1!12`."""
+    return int(line.rpartition("!")[2]) - 1
+
+
+def _formula_cells(stream: IO[bytes], part: str, columns: set[int], below: int) -> dict[int, dict[int, str]]:
+    """Row → {column → formula text} of the formula cells of `part` in `columns` below the
+    sheet row `below` (0-based), read from the XML: calamine reports only cached values.
+
+    The part is streamed through a regular expression with an overlap between blocks, so a
+    cell cut by a block boundary is matched whole in the next one."""
+    found: dict[int, dict[int, str]] = {}
+    shared: dict[bytes, str] = {}
+    stream.seek(0)
+    with zipfile.ZipFile(stream) as archive, archive.open(part) as xml:
+        carry = b""
+        while True:
+            chunk = xml.read(_CHUNK)
+            buffer = carry + chunk
+            final = not chunk
+            cutoff = len(buffer) if final else max(len(buffer) - _FORMULA_OVERLAP, 0)
+            for match in _FORMULA_CELL.finditer(buffer):
+                if match.start() >= cutoff:
+                    break
+                ref = _CELL_REF.search(match[1])
+                if ref is None:
+                    raise _unplaceable_formulas()
+                row, column = int(ref[2]) - 1, _column_index(ref[1])
+                text = html.unescape(match[3].decode("utf-8", "replace")) if match[3] else ""
+                index = _SHARED_INDEX.search(match[2])
+                if index is not None:
+                    text = shared.setdefault(index[1], text) if text else shared.get(index[1], "")
+                if column in columns and row > below:
+                    found.setdefault(row, {})[column] = "=" + text if text else ""
+            if final:
+                return found
+            carry = buffer[cutoff:]
+
+
+def _with_formulas(
+    rows: Iterator[tuple[str, list[Any]]], formulas: dict[int, dict[int, str]], sheet: str
+) -> Iterator[tuple[str, list[Any]]]:
+    """The rows with their formula cells as `Formula`; rows holding nothing but formulas
+    without a computed value, which calamine leaves out at the end, come last."""
+    for line, cells in rows:
+        here = formulas.pop(_sheet_row(line), None)
+        if here:
+            cells = _place(cells, here)
+        yield line, cells
+    for row in sorted(formulas):
+        yield f"{sheet}!{row + 1}", _place([], formulas[row])
+
+
+def _place(cells: list[Any], formulas: dict[int, str]) -> list[Any]:
+    cells = list(cells)
+    width = max(formulas) + 1
+    if len(cells) < width:
+        cells.extend([None] * (width - len(cells)))
+    for column, text in formulas.items():
+        cached = cells[column]
+        cells[column] = Formula(text, None if cached == "" else cached)
+    return cells
 
 
 # -- header -----------------------------------------------------------------------------------

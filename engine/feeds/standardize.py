@@ -26,7 +26,7 @@ from engine.ids import IDNumber, mask
 from engine.parsing import ParseError, is_blank, parse_cell
 from engine.protect import Protector
 from engine.schema import ColumnType, TableSchema
-from engine.tabular import FileError, RawRow, Source, open_table
+from engine.tabular import FileError, RawRow, Source, Table, open_table
 from engine.validate import RowError, ValidationStats, display_value, validate_rows
 
 Progress = Callable[[int, int], None]
@@ -108,6 +108,7 @@ class StandardizedFeed:
     format: str = ""
     encoding: str = ""
     sheet: str = ""
+    header_line: str = ""  # where the header is (`1`, `Sheet1!3`): a file without data rows names it
 
     @property
     def periods(self) -> list[str]:
@@ -199,6 +200,24 @@ def _standardize(
     method: str,
 ) -> StandardizedFeed:
     table = open_table(source, schema, sheet=sheet)
+    result = _fast(source, table, schema, protector, county_code, sheet, progress, method)
+    if result is None:
+        result = _reference(table, schema, protector, county_code, progress)
+    result.header_line = table.header_line
+    return result
+
+
+def _fast(
+    source: Source,
+    table: Table,
+    schema: TableSchema,
+    protector: Protector,
+    county_code: str,
+    sheet: str | None,
+    progress: Progress | None,
+    method: str,
+) -> StandardizedFeed | None:
+    """The columnar paths' result, or None for the reference path."""
     # Duplicates are told by the kind's key columns that the file has: a claims file without
     # the optional 就诊类型 still has its repeated rows found.
     present = set(table.header.columns)
@@ -227,6 +246,14 @@ def _standardize(
         )
     if method != "reference":
         raise ValueError(f"unknown method {method!r}")
+    return None
+
+
+def _reference(
+    table: Table, schema: TableSchema, protector: Protector, county_code: str, progress: Progress | None
+) -> StandardizedFeed:
+    present = set(table.header.columns)
+    key = tuple(k for k in schema.key if k in present)
     stats = ValidationStats()
     errors: list[RowError] = []
     period_name = period_column(schema)

@@ -4,7 +4,9 @@ from decimal import Decimal
 import pytest
 
 from engine.parsing import (
+    Formula,
     ParseError,
+    is_formula,
     normalize_header,
     normalize_text,
     parse_amount,
@@ -212,3 +214,67 @@ def test_text_longer_than_the_column_allows_is_refused():
     with pytest.raises(ParseError) as exc:
         parse_cell(Column("name", "姓名", max_length=5), "一二三四五六")
     assert exc.value.code == "too_long"
+
+
+# -- formulas ----------------------------------------------------------------------------------
+
+ALL_TYPES = [
+    Column("name", "姓名", ColumnType.TEXT),
+    Column("cost", "费用", ColumnType.AMOUNT, required=True),
+    Column("kind", "就诊类型", ColumnType.CODE, choices=("门诊", "住院")),
+    Column("id_number", "身份证号", ColumnType.ID_NUMBER),
+    Column("day", "日期", ColumnType.DATE),
+    Column("year", "年度", ColumnType.YEAR),
+    Column("village", "村代码", ColumnType.DIVISION),
+    Column("paid", "是否代缴", ColumnType.BOOLEAN),
+]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '=HYPERLINK("http://x","a")',
+        "=1+2",
+        " =SUM(A1:A9)",
+        "＝1+2",  # full-width, as a Chinese input method types it
+        '+HYPERLINK("http://x")',
+        '-HYPERLINK("http://x")',
+        "@SUM(A1:A2)",
+        "+cmd|' /C calc'!A0",
+        "-2+3+cmd|' /C calc'!A0",
+        "-2+3",
+        "+A1",
+        "-Sheet1!A1",
+        Formula('=HYPERLINK("http://x","a")', "a"),  # a workbook's formula cell with its cached value
+        Formula("", 3.0),  # a cell sharing another cell's formula
+    ],
+)
+@pytest.mark.parametrize("column", ALL_TYPES, ids=lambda c: c.type.value)
+def test_a_formula_is_refused_as_a_formula_in_every_column_type(raw, column):
+    assert is_formula(raw)
+    with pytest.raises(ParseError) as exc:
+        parse_cell(column, raw)
+    assert exc.value.code == "formula"
+    assert "公式" in exc.value.reason_zh and "formula" in exc.value.reason_en
+
+
+def test_a_negative_amount_or_a_phone_number_gets_its_own_reason_not_formula():
+    amount = Column("cost", "费用", ColumnType.AMOUNT)
+    for raw in ("-5", "-1,200.50元", "-￥1200"):
+        assert not is_formula(raw)
+        with pytest.raises(ParseError) as exc:
+            parse_cell(amount, raw)
+        assert exc.value.code == "negative", raw
+    id_column = Column("id_number", "身份证号", ColumnType.ID_NUMBER)
+    for phone in ("+86 138 0000 0000", "+8613800000000", "+86-138-0000-0000"):
+        assert not is_formula(phone)
+        with pytest.raises(ParseError) as exc:
+            parse_cell(id_column, phone)
+        assert exc.value.code.startswith("id_number_"), phone
+    assert parse_cell(amount, "+5") == Decimal("5.00")
+
+
+@pytest.mark.parametrize("raw", ["-", "=", "-张三", "@张三", "张=三", "2025-05-01", "a=b", "-注意!"])
+def test_text_that_only_starts_like_a_formula_is_text(raw):
+    assert not is_formula(raw)
+    assert parse_cell(Column("note", "备注", ColumnType.TEXT), raw) == raw

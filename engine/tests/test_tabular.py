@@ -1,11 +1,13 @@
 import datetime as dt
 import io
+import re
 import zipfile
 
 import pytest
 from openpyxl import Workbook
 
 from engine.ids import check_digit, make_id_number
+from engine.parsing import Formula
 from engine.schemas.registry import REGISTRY_ACCOUNTS, REGISTRY_MEMBERS, REGISTRY_SCHEMAS
 from engine.tabular import FileError, detect_schema, open_table, sniff_format
 from engine.validate import RowError, validate_rows
@@ -304,5 +306,101 @@ def test_a_named_sheet_is_read_and_a_missing_one_refused():
     book.save(out)
     table = open_table(out.getvalue(), REGISTRY_MEMBERS, sheet="成员")
     assert [r.line for r in table.rows()] == ["成员!2"]
-    with pytest.raises(FileError):
+    with pytest.raises(FileError) as exc:
         open_table(out.getvalue(), REGISTRY_MEMBERS, sheet="不存在")
+    assert exc.value.code == "sheet"
+
+
+def test_by_default_the_first_sheet_with_content_is_read():
+    book = Workbook()
+    book.active.title = "说明"  # left blank, as templates often are
+    data_sheet = book.create_sheet("成员")
+    data_sheet.append(HEADER)
+    data_sheet.append(ROW)
+    book.create_sheet("备用")
+    out = io.BytesIO()
+    book.save(out)
+    table = open_table(out.getvalue(), REGISTRY_MEMBERS)
+    assert table.sheet == "成员" and table.header_line == "成员!1"
+    assert [r.line for r in table.rows()] == ["成员!2"]
+
+
+def test_an_unknown_sheet_is_refused_naming_the_sheets_there_are():
+    data = xlsx_bytes([HEADER, ROW], title="成员")
+    with pytest.raises(FileError) as exc:
+        open_table(data, REGISTRY_MEMBERS, sheet="第二季度")
+    assert exc.value.code == "sheet"
+    assert "第二季度" in exc.value.reason_zh and "成员" in exc.value.reason_zh
+    assert "'第二季度'" in exc.value.reason_en and "成员" in exc.value.reason_en
+
+
+def test_the_header_line_is_the_files_own():
+    table = open_table(csv_bytes([["台江县2025年农户信息"], HEADER, ROW]), REGISTRY_MEMBERS)
+    assert table.header_line == "2"
+    table.close()
+
+
+# -- formula cells -------------------------------------------------------------------------------
+
+
+def _cell(ref: str, xml: str):
+    """Replace one cell of a sheet's XML (openpyxl writes no cached values; Excel does)."""
+    pattern = re.compile(rb'<c r="' + ref.encode() + rb'"[^>]*?(?:/>|>.*?</c>)', re.S)
+    return lambda content: pattern.sub(xml.encode(), content, count=1)
+
+
+def test_formula_cells_come_back_as_formulas_whatever_excel_computed():
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Sheet1"
+    sheet.append([*HEADER, "序号"])
+    sheet.append([*ROW[:3], "placeholder", *ROW[4:], "=ROW()-1"])  # a formula in an ignored column
+    sheet.append([*ROW2, 2])
+    sheet.append([None] * 6 + ["=A1"])  # formulas only, no value: calamine leaves the row out
+    out = io.BytesIO()
+    book.save(out)
+    cached = '<c r="D2" t="str"><f>HYPERLINK(&quot;http://x&quot;,&quot;a&quot;)</f><v>a</v></c>'
+    data = _with_sheet_xml(out.getvalue(), _cell("D2", cached))
+    table = open_table(data, REGISTRY_MEMBERS)
+    rows = list(table.rows())
+    assert [r.line for r in rows] == ["Sheet1!2", "Sheet1!3", "Sheet1!4"]
+    assert rows[0].cells["name"] == Formula('=HYPERLINK("http://x","a")', "a")
+    assert not any(isinstance(v, Formula) for v in rows[1].cells.values())
+    assert rows[2].cells["health"] == Formula("=A1", None)
+    errors: list[RowError] = []
+    valid = list(validate_rows(REGISTRY_MEMBERS, iter(rows), errors))
+    assert [r.line for r in valid] == ["Sheet1!3"]
+    formula = [e for e in errors if "公式" in e.reason_zh]
+    assert [(e.line, e.column) for e in formula] == [("Sheet1!2", "姓名"), ("Sheet1!4", "健康状况")]
+    assert formula[0].value == '=HYPERLINK("http://x","a")' and "formula" in formula[0].reason_en
+
+
+def test_every_cell_of_a_shared_formula_is_a_formula():
+    data = xlsx_bytes([HEADER, ROW, ROW2])
+    master = '<c r="D2" t="str"><f t="shared" ref="D2:D3" si="0">A2&amp;"x"</f><v>5226300001x</v></c>'
+    follower = '<c r="D3" t="str"><f t="shared" si="0"/><v>5226300001x</v></c>'
+    data = _with_sheet_xml(data, lambda xml: _cell("D3", follower)(_cell("D2", master)(xml)))
+    names = [r.cells["name"] for r in open_table(data, REGISTRY_MEMBERS).rows()]
+    assert names == [Formula('=A2&"x"', "5226300001x"), Formula('=A2&"x"', "5226300001x")]
+
+
+def test_formula_cells_are_found_across_the_blocks_the_sheet_is_read_in(monkeypatch):
+    rows = [HEADER]
+    expected = []
+    for i in range(200):
+        name = f'=HYPERLINK("http://x/{i}")' if i % 7 == 0 else f"人{i}"
+        rows.append([*ROW[:3], name, *ROW[4:]])
+        if i % 7 == 0:
+            expected.append(f"Sheet1!{i + 2}")
+    data = xlsx_bytes(rows)
+    monkeypatch.setattr("engine.tabular._CHUNK", 61)  # every cell cut somewhere
+    monkeypatch.setattr("engine.tabular._FORMULA_OVERLAP", 400)
+    found = [r.line for r in open_table(data, REGISTRY_MEMBERS).rows() if isinstance(r.cells["name"], Formula)]
+    assert found == expected
+
+
+def test_a_workbook_whose_formulas_cannot_be_placed_is_refused():
+    data = _with_sheet_xml(xlsx_bytes([HEADER, ROW]), _cell("D2", "<c><f>1+2</f><v>3</v></c>"))
+    with pytest.raises(FileError) as exc:
+        open_table(data, REGISTRY_MEMBERS)
+    assert exc.value.code == "formula" and "公式" in exc.value.reason_zh

@@ -189,3 +189,29 @@ def test_missing_ids_give_identical_results():
     xlsx = io.BytesIO()
     book.save(xlsx)
     assert_same(*both(xlsx.getvalue(), "medical_claims"))
+
+
+def test_formula_cells_give_identical_results():
+    a, b = idn(1), idn(2)
+    rows = [
+        ["身份证号", "姓名", "结算日期", "就诊类型", "医疗总费用", "个人自付"],
+        [a, '=HYPERLINK("http://x","a")', "2025-05-01", "门诊", "100", "20"],
+        [b, "李四", "2025-05-01", "=1+2", "-5", "20"],
+        ["", "+cmd|' /C calc'!A0", "2025-05-02", "门诊", "100", "20"],  # a formula is no name to link by
+        [b, "李四", "2025-05-03", "门诊", "100", "+86 138 0000 0000"],
+        [a, "张三", "2025-05-04", "门诊", "100", "20"],
+    ]
+    out = io.StringIO()
+    csv.writer(out).writerows(rows)
+    ref, fast = both(out.getvalue().encode("utf-8-sig"), "medical_claims")
+    assert_same(ref, fast)
+    assert (ref.stats.valid, ref.stats.rejected) == (1, 4)
+    book = Workbook()
+    for row in rows:
+        book.active.append(row)
+    book.active.append([b, "王五", dt.datetime(2025, 5, 5), "门诊", "=SUM(1,2)", 20.0])
+    xlsx = io.BytesIO()
+    book.save(xlsx)
+    ref, fast = both(xlsx.getvalue(), "medical_claims")
+    assert_same(ref, fast)
+    assert (ref.stats.valid, ref.stats.rejected) == (1, 5)
