@@ -151,11 +151,23 @@ JOBS_POLL_INTERVAL = float(os.environ.get("SHOUWANG_JOBS_POLL_INTERVAL", "1.0"))
 
 LOG_DIR = DATA_DIR / "logs"
 LOG_DIR.mkdir(parents=True, exist_ok=True)
+# Every handler masks ID numbers (a filter on a handler also sees the records propagated to it;
+# one on a logger would not). Django's own loggers are redefined here because Django configures
+# them first with handlers of its own — runserver's access log among them, which would write a
+# full ID number in a query string to the console — and a later dictConfig leaves the handlers
+# of loggers it does not name in place. test_logging.py checks every handler of every logger.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"mask_ids": {"()": "shouwang.core.logging.MaskIDNumbersFilter"}},
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
+    },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "filters": ["mask_ids"], "formatter": "plain"},
         "file": {
@@ -167,9 +179,17 @@ LOGGING = {
             "filters": ["mask_ids"],
             "formatter": "plain",
         },
+        "django.server": {"class": "logging.StreamHandler", "filters": ["mask_ids"], "formatter": "django.server"},
     },
     "root": {"handlers": ["console", "file"], "level": "INFO"},
-    "loggers": {"django.db.backends": {"level": "WARNING"}, "splink": {"level": "WARNING"}},
+    "loggers": {
+        # Django's default handlers (console when DEBUG, mail to ADMINS) give way to the root's.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        # runserver's access log: its own console format, and the log file.
+        "django.server": {"handlers": ["django.server", "file"], "level": "INFO", "propagate": False},
+        "django.db.backends": {"level": "WARNING"},
+        "splink": {"level": "WARNING"},
+    },
 }
 
 SHOUWANG_TITLE = _("守望 · 防止返贫动态监测")
