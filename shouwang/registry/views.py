@@ -7,7 +7,9 @@ answers 404 exactly like one that does not exist; every write goes through `acti
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
@@ -16,11 +18,12 @@ from django.db.models import Exists, OuterRef, Prefetch, QuerySet, prefetch_rela
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import DetailView, FormView, ListView
 
-from engine.ids import IDNumberError, parse_id_number
+from engine.ids import IDNumberError, mask, normalize_text, parse_id_number
 from shouwang.accounts.models import current_user
 from shouwang.accounts.roles import Capability
 from shouwang.core.audit import record_event
@@ -43,6 +46,8 @@ if TYPE_CHECKING:
     pass
 
 PAGE_SIZE = 50
+# More digits than the last four of an ID number: meant as a whole one (or a mistyped one).
+ID_ATTEMPT = re.compile(r"^[0-9]{5,}X?$")
 CHANGES_SHOWN = 200
 OBJECT_MODELS = {"household": Household, "member": Member, "account": AnnualAccount}
 
@@ -331,7 +336,12 @@ class MemberEditView(VersionedEditView):
 
 
 class MemberSearchView(ListView):
-    """成员查询 by name, the last digits of the ID number, or a full ID number (matched by hash)."""
+    """成员查询 by name, the last digits of the ID number, or a full ID number (matched by hash).
+
+    The form posts: a full ID number is searched in the POST itself and never enters a URL,
+    where the browser's history and every access log would keep it (ASVS 14.2.1); names and
+    last digits are redirected to an ordinary GET, so their results can be paged and linked.
+    """
 
     template_name = "registry/member_search.html"
     context_object_name = "members"
@@ -341,8 +351,18 @@ class MemberSearchView(ListView):
         require(request, Capability.VIEW_REGISTRY)
         return super().dispatch(request, *args, **kwargs)
 
+    def post(self, request: HttpRequest) -> HttpResponse:
+        q = normalize_text(request.POST.get("q", ""))
+        if not ID_ATTEMPT.match(q):
+            return redirect(f"{reverse('registry:member_search')}?{urlencode({'q': request.POST.get('q', '')})}")
+        self.object_list = self.search(request.POST, in_url=False)
+        return self.render_to_response(self.get_context_data())
+
     def get_queryset(self) -> QuerySet[Member]:
-        self.form = MemberSearchForm(self.request.GET or None)
+        return self.search(self.request.GET, in_url=True)
+
+    def search(self, data: Any, *, in_url: bool) -> QuerySet[Member]:
+        self.form = MemberSearchForm(data or None)
         qs = (
             Member.objects.restrict(current_user(self.request), Capability.VIEW_REGISTRY)
             .select_related("household__village__parent")
@@ -355,11 +375,24 @@ class MemberSearchView(ListView):
         self.query = q
         if not q:
             return qs.none()
-        if len(q) in (15, 18) and q[:-1].isdigit():
-            try:
-                idn = parse_id_number(q)
-            except IDNumberError:
+        number = normalize_text(q)
+        if ID_ATTEMPT.match(number):
+            # The page does not echo the number back into the search box; shown at all, it is masked.
+            self.form = MemberSearchForm({"q": ""})
+            self.form.is_valid()
+            self.query = ""
+            if in_url and len(number) in (15, 18):
+                self.form.add_error(
+                    "q", _("为保护个人信息，完整身份证号不能放在网址中。请在查询框中输入后点击“查询”。")
+                )
                 return qs.none()
+            try:
+                idn = parse_id_number(number)
+            except IDNumberError as exc:
+                reason = exc.reason_zh if (get_language() or "zh").startswith("zh") else exc.reason_en
+                self.form.add_error("q", _("无法按身份证号查询：%(reason)s。请核对后重新输入。") % {"reason": reason})
+                return qs.none()
+            self.query = mask(idn.value)
             return qs.filter(id_number_hash=protector().hash(idn.value))
         if ID_TAIL.match(q) and len(q) <= 4:
             return qs.filter(id_number_tail__endswith=q.upper())

@@ -313,8 +313,59 @@ def test_member_search_by_name_and_tail_within_scope(client, persona):
     assert member.pk in {m.pk for m in by_tail.context["members"]}
 
     assert not list(client.get(url, {"q": far_member.name}).context["members"])
-    by_full = client.get(url, {"q": reveal_id_number(member)})
+    by_full = client.post(url, {"q": reveal_id_number(member)})
     assert [m.pk for m in by_full.context["members"]] == [member.pk]
+    assert not list(client.post(url, {"q": reveal_id_number(far_member)}).context["members"])
+
+
+def test_a_full_id_number_is_searched_in_the_post_and_never_enters_a_url(client, persona):
+    member = make_household(first_village(TOWNSHIP)).members.order_by("id")[0]
+    number = reveal_id_number(member)
+    login(client, persona("county_officer"))
+    url = reverse("registry:member_search")
+
+    page = client.get(url).content.decode()
+    assert 'method="post"' in page
+
+    found = client.post(url, {"q": number})
+    assert found.status_code == 200  # answered in place: no redirect carries it into a URL
+    assert [m.pk for m in found.context["members"]] == [member.pk]
+    assert number not in found.content.decode()  # shown masked, not echoed into the box
+    assert member.id_number_masked in found.content.decode()
+
+    # Typed into the address bar, it is refused with the reason, not searched.
+    refused = client.get(url, {"q": number})
+    assert not list(refused.context["members"])
+    assert "不能放在网址中" in refused.content.decode()
+
+    # A name or the last digits are sent on to an ordinary, pageable GET.
+    by_name = client.post(url, {"q": member.name})
+    assert by_name.status_code == 302 and by_name["Location"].startswith(url + "?q=")
+
+
+@pytest.mark.parametrize(
+    ("mistake", "reason"),
+    [
+        ("check_digit", "身份证号校验位错误"),
+        ("length", "身份证号应为18位（或15位），实为17位"),
+        ("birth_date", "身份证号中的出生日期无效"),
+    ],
+)
+def test_a_member_search_with_an_invalid_id_number_says_why(client, persona, mistake, reason):
+    number = make_household(first_village(TOWNSHIP)).members.order_by("id")[0]
+    number = reveal_id_number(number)
+    wrong = {
+        "check_digit": number[:17] + ("0" if number[17] != "0" else "1"),
+        "length": number[:17],
+        "birth_date": number[:10] + "13" + number[12:],
+    }[mistake]
+    login(client, persona("county_officer"))
+    response = client.post(reverse("registry:member_search"), {"q": wrong})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert reason in html
+    assert wrong not in html
+    assert not list(response.context["members"])
 
 
 # --- reveal -----------------------------------------------------------------------------------
