@@ -65,7 +65,7 @@ FILE = claims(
         ["", "张伟", "1980-05-01", "2025-05-01", "100", "20"],  # line 2: missing ID → probabilistic
         ["", "章伟", "1980-05-01", "2025-05-02", "100", "20"],  # line 3: homophone typo → probabilistic
         ["", "李娜", "1985-03-03", "2025-05-03", "100", "20"],  # line 4: two equal candidates → review
-        ["", "=1+2", "", "2025-05-04", "100", "20"],  # line 5: nobody → unmatched (formula-like name)
+        ["", "@无名", "", "2025-05-04", "100", "20"],  # line 5: nobody → unmatched (a name a spreadsheet could misread)
         [STRANGER, "王五", "", "2025-05-05", "100", "20"],  # line 6: a valid ID of nobody → unmatched
     ]
 )
@@ -220,7 +220,7 @@ def test_the_batch_page_shows_match_rates_and_the_unmatched_list_downloads(clien
     assert rows[0][:3] == ["行号/Line", "姓名/Name", "身份证号/ID (masked)"]
     by_line = {r[0]: r for r in rows[1:]}
     assert set(by_line) == {"4", "5", "6"}
-    assert by_line["5"][1] == "'=1+2" and by_line["5"][2] == ""  # neutralised, no ID
+    assert by_line["5"][1] == "'@无名" and by_line["5"][2] == ""  # neutralised, no ID
     assert by_line["6"][2] == STRANGER[:4] + "*" * 10 + STRANGER[-4:]
     assert STRANGER not in response.content.decode("utf-8-sig")
     xlsx = client.get(reverse("exchange:batch_unmatched", args=[batch.pk, "xlsx"]))
