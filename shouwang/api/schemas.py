@@ -150,6 +150,7 @@ class FeedPushOut(Schema):
     kind: str = Field(description="数据类型")
     county: str = Field(description="所属县区代码")
     filename: str = Field("", description="文件名（身份证号样式的内容已脱敏）")
+    sheet: str = Field("", description="读取的工作表（XLSX；CSV 为空）")
     dry_run: bool = Field(description="是否仅校验不导入")
     valid_rows_only: bool = Field(description="是否仅导入有效行")
     sha256: str = Field(description="文件的 SHA-256（用于核对与重复识别）")

@@ -30,6 +30,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from engine.feeds import link_exact, remove_batch, run_in_sandbox, write_batch, write_manifest
@@ -66,6 +67,7 @@ class FeedImportOutcome:
     dry_run: bool
     valid_rows_only: bool
     channel: str
+    sheet: str = ""  # the workbook's sheet that was read ("" for a CSV)
     stats: ValidationStats = field(default_factory=ValidationStats)
     errors: list[RowError] = field(default_factory=list)
     file_error: dict[str, str] | None = None
@@ -142,6 +144,7 @@ class FeedImportOutcome:
             "kind": self.kind,
             "county": self.county,
             "filename": mask_id_like(self.filename),
+            "sheet": mask_id_like(self.sheet),
             "sha256": self.sha256,
             "channel": self.channel,
             "dry_run": self.dry_run,
@@ -203,7 +206,9 @@ def data_dir() -> Path:
     return Path(settings.DATA_DIR)
 
 
-def _parse(source: bytes | Path, kind: str, county: str, progress: Progress | None) -> StandardizedFeed:
+def _parse(
+    source: bytes | Path, kind: str, county: str, sheet: str | None, progress: Progress | None
+) -> StandardizedFeed:
     schema = FEED_SCHEMAS[kind]
 
     def report(done: int, total: int) -> None:
@@ -217,8 +222,35 @@ def _parse(source: bytes | Path, kind: str, county: str, progress: Progress | No
             memory=int(getattr(settings, "FEED_PARSE_MEMORY", defaults.memory)),
             seconds=float(getattr(settings, "FEED_PARSE_SECONDS", defaults.seconds)),
         )
-        return run_in_sandbox(source, schema, protector=protector(), county_code=county, limits=limits, progress=report)
-    return standardize_feed(source, schema, protector=protector(), county_code=county, progress=report)
+        return run_in_sandbox(
+            source, schema, protector=protector(), county_code=county, sheet=sheet, limits=limits, progress=report
+        )
+    return standardize_feed(source, schema, protector=protector(), county_code=county, sheet=sheet, progress=report)
+
+
+def _is_workbook(source: bytes | Path) -> bool:
+    if isinstance(source, bytes | bytearray):
+        return bytes(source[:4]) == b"PK\x03\x04"
+    with open(source, "rb") as fh:
+        return fh.read(4) == b"PK\x03\x04"
+
+
+def committed_batch(kind: str, county: str, sha256: str, sheet: str) -> FeedBatch | None:
+    """The committed batch of this file's content and sheet, if any. A batch recorded before
+    sheets were (`sheet` blank) stands for whichever sheet was read then."""
+    return (
+        FeedBatch.objects.filter(kind=kind, county_id=county, sha256=sha256, status=BatchStatus.COMMITTED)
+        .filter(Q(sheet=sheet) | Q(sheet=""))
+        .first()
+    )
+
+
+def _no_rows(header_line: str) -> FileError:
+    return FileError(
+        "no_rows",
+        f"文件没有数据行：表头（第 {header_line} 行）以下为空",
+        f"the file has no data rows: nothing below the header (line {header_line})",
+    )
 
 
 def registry_keys(county: str) -> dict[str, tuple[int, int]]:
@@ -241,6 +273,7 @@ def do_import_feed(
     dry_run: bool,
     valid_rows_only: bool = False,
     channel: str,
+    sheet: str | None = None,
     progress: Progress | None = None,
     upload_token: str = "",
 ) -> FeedImportOutcome:
@@ -248,8 +281,10 @@ def do_import_feed(
     input — a refused file comes back with `file_error`, bad rows in `errors`.
 
     `user` is the uploader (None only for the CLI without --user); `channel` one of
-    web / cli / api. With `valid_rows_only` a file with bad rows stores its valid rows;
-    otherwise one bad row and nothing is stored.
+    web / cli / api; `sheet` the workbook's sheet to read (default: its first sheet that
+    holds anything; ignored for a CSV). With `valid_rows_only` a file with bad rows stores
+    its valid rows; otherwise one bad row and nothing is stored. A file is "the same" by its
+    SHA-256 and the sheet read, so the other sheets of a workbook may follow.
     """
     started = time.monotonic()
     if channel not in Channel.values:
@@ -266,16 +301,25 @@ def do_import_feed(
         valid_rows_only=valid_rows_only,
         channel=channel,
     )
+    sheet = (sheet or "").strip() or None
     result: StandardizedFeed | None = None
     try:
         check_import_allowed(user, kind, county)
-        previous = FeedBatch.objects.filter(
-            kind=kind, county_id=county, sha256=sha256, status=BatchStatus.COMMITTED
-        ).first()
+        # Before parsing the sheet is known only when named, or when there is none (a CSV).
+        workbook = _is_workbook(source)
+        previous = committed_batch(kind, county, sha256, sheet or "") if sheet or not workbook else None
         if previous is not None:
             _already_imported(outcome, previous)
         else:
-            result = _parse(source, kind, county, progress)
+            result = _parse(source, kind, county, sheet if workbook else None, progress)
+            outcome.sheet = result.sheet
+            previous = committed_batch(kind, county, sha256, result.sheet) if workbook else None
+            if previous is not None:
+                _already_imported(outcome, previous)
+                result = None
+        if result is not None:
+            if not result.stats.total:
+                raise _no_rows(result.header_line)
             outcome.stats, outcome.errors = result.stats, result.errors
             outcome.extra_columns, outcome.periods = result.extra_columns, result.periods
             result.table = link_exact(result.table, registry_keys(county))
@@ -317,6 +361,7 @@ def do_import_feed(
         channel=channel,
         filename=mask_id_like(filename)[:200],
         sha256=sha256,
+        sheet=mask_id_like(outcome.sheet)[:100],
         dry_run=dry_run,
         valid_rows_only=valid_rows_only,
         status=str(outcome.status),
@@ -329,6 +374,7 @@ def do_import_feed(
 def _already_imported(outcome: FeedImportOutcome, previous: FeedBatch) -> None:
     outcome.already_imported = True
     outcome.batch = previous
+    outcome.sheet = previous.sheet
     counts = previous.counts or {}
     outcome.stats = ValidationStats(
         total=counts.get("total", 0),
@@ -363,6 +409,7 @@ def _record(
         county_id=outcome.county,
         periods=outcome.periods,
         filename=mask_id_like(outcome.filename)[:200],
+        sheet=outcome.sheet[:100],
         sha256=outcome.sha256,
         size=size,
         schema_version=FEED_SCHEMAS[outcome.kind].version,
@@ -404,6 +451,7 @@ def _commit(outcome: FeedImportOutcome, result: StandardizedFeed, user: Any, siz
                 county_id=outcome.county,
                 periods=outcome.periods,
                 filename=mask_id_like(outcome.filename)[:200],
+                sheet=outcome.sheet[:100],
                 sha256=outcome.sha256,
                 size=size,
                 schema_version=FEED_SCHEMAS[outcome.kind].version,
@@ -428,9 +476,7 @@ def _commit(outcome: FeedImportOutcome, result: StandardizedFeed, user: Any, siz
         # The same file committed concurrently by another request: that one stands.
         remove_batch(data_dir(), [*written, manifest] if manifest else written)
         outcome.committed, outcome.stored_rows = False, 0
-        previous = FeedBatch.objects.filter(
-            kind=outcome.kind, county_id=outcome.county, sha256=outcome.sha256, status=BatchStatus.COMMITTED
-        ).first()
+        previous = committed_batch(outcome.kind, outcome.county, outcome.sha256, outcome.sheet)
         if previous is not None:
             _already_imported(outcome, previous)
         return
@@ -449,6 +495,7 @@ def _manifest(outcome: FeedImportOutcome, batch: FeedBatch, user: Any, paths: li
         "county": outcome.county,
         "periods": outcome.periods,
         "filename": mask_id_like(outcome.filename)[:200],
+        "sheet": mask_id_like(outcome.sheet),
         "sha256": outcome.sha256,
         "size": batch.size,
         "schema_version": FEED_SCHEMAS[outcome.kind].version,

@@ -15,7 +15,7 @@ UPLOADS = EncryptedUploads("feeds")
 
 @job_handler(JOB_KIND)
 def feed_import_job(job: Any, report: Report) -> dict[str, Any]:
-    """params: upload (token), filename, kind, county, dry_run, valid_rows_only, user_id."""
+    """params: upload (token), filename, kind, county, dry_run, valid_rows_only, user_id, sheet."""
     from shouwang.accounts.models import User
 
     params = job.params
@@ -32,6 +32,7 @@ def feed_import_job(job: Any, report: Report) -> dict[str, Any]:
         dry_run=bool(params.get("dry_run", True)),
         valid_rows_only=bool(params.get("valid_rows_only", False)),
         channel=Channel.WEB,
+        sheet=params.get("sheet") or None,
         progress=report,
         upload_token=token,
     )

@@ -42,6 +42,8 @@ class FeedBatch(models.Model):
     )
     periods = models.JSONField(_("数据期间"), default=list, blank=True)
     filename = models.CharField(_("文件名"), max_length=200)
+    # The workbook's sheet that was read ("" for a CSV): a file is the same by content and sheet.
+    sheet = models.CharField(_("工作表"), max_length=100, blank=True, default="")
     sha256 = models.CharField(_("文件哈希"), max_length=64, db_index=True)
     size = models.PositiveBigIntegerField(_("文件大小"), default=0)
     schema_version = models.PositiveSmallIntegerField(_("模板版本"), default=1)
@@ -83,9 +85,9 @@ class FeedBatch(models.Model):
         indexes = [models.Index(fields=["county", "kind", "status"])]
         constraints = [
             models.UniqueConstraint(
-                fields=["kind", "county", "sha256"],
+                fields=["kind", "county", "sha256", "sheet"],
                 condition=models.Q(status="committed"),
-                name="one_committed_batch_per_file",
+                name="one_committed_batch_per_file_sheet",
             ),
         ]
 

@@ -56,6 +56,12 @@ def upload_limit() -> int:
 class FeedUploadForm(forms.Form):
     kind = forms.ChoiceField(label=_("数据类型"), choices=KIND_CHOICES)
     file = forms.FileField(label=_("数据文件"), help_text=_("Excel（.xlsx）或 CSV 文件，使用模板的列名"))
+    sheet = forms.CharField(
+        label=_("工作表"),
+        required=False,
+        max_length=100,
+        help_text=_("仅用于 Excel 文件：要读取的工作表名称；留空则读取第一个有内容的工作表"),
+    )
     dry_run = forms.BooleanField(label=_("仅预检（不写入数据）"), required=False, initial=True)
     valid_rows_only = forms.BooleanField(label=_("仅导入有效行（跳过错误行）"), required=False, initial=False)
 
@@ -122,6 +128,7 @@ class UploadView(View):
             kind=form.cleaned_data["kind"],
             dry_run=form.cleaned_data["dry_run"],
             valid_rows_only=form.cleaned_data["valid_rows_only"],
+            sheet=form.cleaned_data["sheet"].strip(),
         )
         record_event(
             "exchange.upload",
@@ -144,7 +151,14 @@ class UploadView(View):
 
 
 def _enqueue(
-    request: HttpRequest, *, token: str, filename: str, kind: str, dry_run: bool, valid_rows_only: bool
+    request: HttpRequest,
+    *,
+    token: str,
+    filename: str,
+    kind: str,
+    dry_run: bool,
+    valid_rows_only: bool,
+    sheet: str = "",
 ) -> Job:
     user = current_user(request)
     params = {
@@ -154,6 +168,7 @@ def _enqueue(
         "county": user.region_id,
         "dry_run": dry_run,
         "valid_rows_only": valid_rows_only,
+        "sheet": sheet,
         "user_id": user.pk,
     }
     return do_enqueue_job(JOB_KIND, region=user.region, params=params, user=user)
@@ -255,6 +270,7 @@ class BatchCommitView(View):
             kind=batch.kind,
             dry_run=False,
             valid_rows_only=request.POST.get("valid_rows_only") in ("on", "1", "true"),
+            sheet=batch.sheet,  # the sheet the dry run read, even when it was chosen by default
         )
         return HttpResponseRedirect(reverse("exchange:job", args=[job.pk]))
 

@@ -129,8 +129,9 @@ def sha256_of(upload: UploadedFile) -> str:
     summary="推送一份部门数据文件（CSV 或 XLSX；需部门数据专员令牌）",
     description=(
         "multipart/form-data：file（文件）、dry_run（仅校验，默认 false）、valid_rows_only（仅导入有效行，"
-        "默认 false：有任何错误行则整份文件不导入）、county（县区代码，默认为令牌所属用户的县）。"
-        "同一文件重复推送按内容识别，不会重复导入。"
+        "默认 false：有任何错误行则整份文件不导入）、county（县区代码，默认为令牌所属用户的县）、"
+        "sheet（XLSX 的工作表名称，默认为第一个有内容的工作表；不存在时返回 422 并列出文件中的工作表）。"
+        "同一文件（同一工作表）重复推送按内容识别，不会重复导入。"
     ),
 )
 def feed_push(
@@ -140,6 +141,9 @@ def feed_push(
     dry_run: Annotated[bool, Form(description="仅校验、不导入（默认 false）")] = False,
     valid_rows_only: Annotated[bool, Form(description="有错误行时仍导入有效行（默认 false：整份不导入）")] = False,
     county: Annotated[str | None, Form(description="县区代码（6 位），默认为调用者所属的县")] = None,
+    sheet: Annotated[
+        str | None, Form(max_length=100, description="XLSX 的工作表名称（默认：第一个有内容的工作表）")
+    ] = None,
 ) -> Any:
     user = caller(request)
     require(user, Capability.UPLOAD_FEEDS)
@@ -177,6 +181,7 @@ def feed_push(
         "sha256": digest,
         "dry_run": dry_run,
         "valid_rows_only": valid_rows_only,
+        "sheet": mask_id_like((sheet or "").strip()),
         "token": token.prefix if token else None,
     }
     try:
@@ -189,6 +194,7 @@ def feed_push(
             dry_run=dry_run,
             valid_rows_only=valid_rows_only,
             channel="api",
+            sheet=(sheet or "").strip() or None,
         )
     except ValueError as exc:
         record_event("api.feed_push", actor=user, request=request, region_code=county_code, result="rejected", **audit)

@@ -501,10 +501,6 @@ def test_bad_pushes_get_422_or_413_with_chinese_messages(client, persona, fake_i
 
 @pytest.mark.django_db
 def test_the_real_import_runs_through_the_api(client, persona, settings, tmp_path):
-    try:
-        from shouwang.exchange.actions import do_import_feed  # noqa: F401
-    except (ImportError, AttributeError):
-        pytest.skip("shouwang.exchange.actions.do_import_feed has not landed yet")
     settings.DATA_DIR = tmp_path
     settings.FEED_PARSE_SANDBOX = False
     idn = make_id_number(COUNTY, dt.date(1970, 3, 1), 1, "M")
@@ -528,7 +524,48 @@ def test_the_real_import_runs_through_the_api(client, persona, settings, tmp_pat
     assert again.json()["already_imported"] is True and again.json()["stored"] == 0
     garbage = push(client, token, content=b"\x00\x01\x02 not a table")
     assert garbage.status_code == 422 and garbage.json()["code"] == "file_rejected"
-    assert garbage.json()["outcome"]["file_error"]["code"]
+    assert garbage.json()["outcome"]["file_error"]["code"] == "binary"
+    from shouwang.exchange.models import FeedBatch
+
+    assert FeedBatch.objects.filter(status="committed").count() == 1
+    assert len(list((tmp_path / "feeds").rglob("*.parquet"))) == 1
+
+
+def two_sheet_workbook() -> bytes:
+    import io
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.title = "说明"  # blank: skipped by default
+    for title, day, person in (("一季度", "2025-02-01", 1), ("二季度", "2025-05-01", 2)):
+        sheet = book.create_sheet(title)
+        sheet.append(["身份证号", "姓名", "结算日期", "医疗总费用", "个人自付"])
+        sheet.append([make_id_number(COUNTY, dt.date(1970, 3, 1), person, "M"), "张三", day, 100, 30])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+@pytest.mark.django_db
+def test_a_push_may_name_the_sheet_and_an_unknown_one_lists_the_sheets(client, persona, settings, tmp_path):
+    settings.DATA_DIR = tmp_path
+    settings.FEED_PARSE_SANDBOX = False
+    token = token_for(persona("department_officer"))
+    book = two_sheet_workbook()
+    second = push(client, token, content=book, name="q.xlsx", sheet="二季度")
+    assert second.status_code == 200, second.content
+    assert second.json()["sheet"] == "二季度" and second.json()["periods"] == ["2025-05"]
+    first = push(client, token, content=book, name="q.xlsx")  # the same file, its first sheet with data
+    assert first.json()["sheet"] == "一季度" and first.json()["committed"] and not first.json()["already_imported"]
+    again = push(client, token, content=book, name="q.xlsx", sheet="二季度")
+    assert again.json()["already_imported"] and again.json()["batch_id"] == second.json()["batch_id"]
+    unknown = push(client, token, content=book, name="q.xlsx", sheet="三季度")
+    assert unknown.status_code == 422 and unknown.json()["code"] == "file_rejected"
+    assert (
+        unknown.json()["outcome"]["file_error"]["reason_zh"]
+        == "找不到工作表“三季度”；文件中的工作表：说明、一季度、二季度"
+    )
 
 
 # -- the document and the errors ----------------------------------------------------------------

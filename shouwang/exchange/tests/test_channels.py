@@ -3,6 +3,7 @@ calls — run the same pipeline and give the same outcome."""
 
 from __future__ import annotations
 
+import io
 import json
 from io import StringIO
 
@@ -10,7 +11,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.urls import reverse
-from openpyxl import load_workbook
+from openpyxl import Workbook, load_workbook
 
 from shouwang.exchange.jobs import UPLOADS
 from shouwang.exchange.models import BatchStatus, Channel, FeedBatch
@@ -149,3 +150,50 @@ def test_the_upload_form_refuses_what_it_must(client, persona, data_dir):
     assert upload(client, b"").status_code == 400
     assert upload(client, good_claims(1), kind="nope").status_code == 400
     assert not Job.objects.exists()
+
+
+# -- sheets ----------------------------------------------------------------------------------------
+
+
+def quarters_workbook() -> bytes:
+    """A blank 说明 sheet in front (skipped by default), then one sheet per quarter."""
+    book = Workbook()
+    book.active.title = "说明"
+    for title, day, person in (("一季度", "2025-02-01", 1), ("二季度", "2025-05-01", 2)):
+        sheet = book.create_sheet(title)
+        sheet.append(["身份证号", "姓名", "结算日期", "就诊类型", "医疗总费用", "个人自付"])
+        sheet.append([idn(person), "张三", day, "门诊", 100, 30])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def test_the_cli_reads_the_sheet_it_is_told_and_each_sheet_is_its_own_import(persona, data_dir, tmp_path):
+    book = quarters_workbook()
+    second, error = cli(tmp_path, book, "--county", COUNTY, "--sheet", "二季度", name="q.xlsx")
+    assert error is None and second["sheet"] == "二季度" and second["periods"] == ["2025-05"]
+    first, error = cli(tmp_path, book, "--county", COUNTY, name="q.xlsx")
+    assert error is None and first["sheet"] == "一季度" and first["committed"]
+    again, error = cli(tmp_path, book, "--county", COUNTY, "--sheet", "一季度", name="q.xlsx")
+    assert error is None and again["already_imported"] and again["batch_id"] == first["batch_id"]
+    assert FeedBatch.objects.get(pk=second["batch_id"]).sheet == "二季度"
+    unknown, error = cli(tmp_path, book, "--county", COUNTY, "--sheet", "三季度", name="q.xlsx")
+    assert error is not None and "找不到工作表“三季度”；文件中的工作表：说明、一季度、二季度" in str(error)
+    assert unknown["file_error"]["code"] == "sheet"
+
+
+def test_the_web_upload_reads_the_named_sheet_and_its_confirmation_the_same(client, persona, data_dir):
+    client.force_login(persona("department_officer"))
+    payload = {"kind": "medical_claims", "file": SimpleUploadedFile("q.xlsx", quarters_workbook()), "dry_run": "on"}
+    client.post(reverse("exchange:upload"), {**payload, "sheet": " 二季度 "})
+    run_job(Job.objects.get(kind="feed_import"))
+    batch = FeedBatch.objects.get()
+    assert batch.status == BatchStatus.DRY_RUN and batch.sheet == "二季度"
+    page = client.get(reverse("exchange:batch_detail", args=[batch.pk])).content.decode()
+    assert "二季度" in page
+    client.post(reverse("exchange:batch_commit", args=[batch.pk]))
+    run_job(Job.objects.filter(kind="feed_import").order_by("-id").first())
+    committed = FeedBatch.objects.get(status=BatchStatus.COMMITTED)
+    assert committed.sheet == "二季度" and committed.periods == ["2025-05"]
+    form = client.get(reverse("exchange:upload")).content.decode()
+    assert 'name="sheet"' in form

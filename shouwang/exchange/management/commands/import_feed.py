@@ -1,5 +1,5 @@
-"""`shouwang import-feed --kind KIND FILE [--county CODE] [--user USERNAME] [--dry-run]
-[--valid-rows-only] [--report PATH] [--json]`.
+"""`shouwang import-feed --kind KIND FILE [--county CODE] [--user USERNAME] [--sheet NAME]
+[--dry-run] [--valid-rows-only] [--report PATH] [--json]`.
 
 Imports one department file through the same pipeline as the web upload and the REST API,
 with a progress bar. `--json` prints the outcome as one JSON object. Exits non-zero with a
@@ -29,12 +29,15 @@ class Command(BaseCommand):
         parser.add_argument("--kind", required=True, choices=sorted(FEED_SCHEMAS), help="数据类型")
         parser.add_argument("--county", default="", help="县级区划代码（默认：--user 所在县）")
         parser.add_argument("--user", default="", help="以该用户（部门数据专员）的身份导入")
+        parser.add_argument("--sheet", default="", help="Excel 文件要读取的工作表（默认：第一个有内容的工作表）")
         parser.add_argument("--dry-run", action="store_true", help="只校验，不写入")
         parser.add_argument("--valid-rows-only", action="store_true", help="有错误行时仍导入其余有效行")
         parser.add_argument("--report", default="", help="把错误明细写入该文件（.csv 或 .xlsx）")
         parser.add_argument("--json", action="store_true", help="以一个 JSON 对象输出结果")
 
-    def handle(self, *args, file, kind, county, user, dry_run, valid_rows_only, report, json, verbosity, **options):
+    def handle(
+        self, *args, file, kind, county, user, sheet, dry_run, valid_rows_only, report, json, verbosity, **options
+    ):
         path = Path(file)
         if not path.is_file():
             raise CommandError(f"找不到文件：{file}")
@@ -63,6 +66,7 @@ class Command(BaseCommand):
                 dry_run=dry_run,
                 valid_rows_only=valid_rows_only,
                 channel=Channel.CLI,
+                sheet=sheet or None,
                 progress=progress,
             )
             if report and (outcome.errors or outcome.file_error):
@@ -81,6 +85,8 @@ class Command(BaseCommand):
 
     def _print(self, outcome: FeedImportOutcome) -> None:
         s = outcome.stats
+        if outcome.sheet:
+            self.stdout.write(f"工作表：{outcome.sheet}")
         self.stdout.write(
             f"共 {s.total} 行，有效 {s.valid} 行，错误 {s.rejected} 行，重复 {s.duplicates} 行"
             + (f"；已存储 {outcome.stored_rows} 行" if outcome.committed else "")
