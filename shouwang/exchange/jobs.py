@@ -1,9 +1,16 @@
-"""The background job of a web upload: `do_import_feed` on the stored (encrypted) upload."""
+"""The background job of a web upload: `do_import_feed` on the stored (encrypted) upload, and
+the expiry of uploads a dry run kept for a confirmation that never came."""
 
 from __future__ import annotations
 
+import datetime as dt
+import os
+import time
 from typing import Any
 
+from django.conf import settings
+
+from shouwang.core.audit import record_event
 from shouwang.core.uploads import EncryptedUploads
 from shouwang.exchange.actions import do_import_feed
 from shouwang.exchange.models import Channel, FeedBatch
@@ -11,6 +18,7 @@ from shouwang.jobs.runner import Report, job_handler
 
 JOB_KIND = "feed_import"
 UPLOADS = EncryptedUploads("feeds")
+DEFAULT_KEEP_HOURS = 24.0
 
 
 @job_handler(JOB_KIND)
@@ -37,9 +45,59 @@ def feed_import_job(job: Any, report: Report) -> dict[str, Any]:
         upload_token=token,
     )
     # Raw ID numbers are kept no longer than needed: a dry run with valid rows keeps the
-    # encrypted upload for its confirmation; anything else deletes it now.
+    # encrypted upload for its confirmation (until it expires); anything else deletes it now.
     keep = outcome.dry_run and outcome.file_error is None and outcome.stats.valid > 0 and not outcome.already_imported
     if not keep:
         UPLOADS.delete(token)
         FeedBatch.objects.filter(upload_token=token).update(upload_token="")
+    purge_expired_uploads()  # housekeeping on the worker, so nobody has to remember the command
     return outcome.as_dict(max_errors=50)
+
+
+def keep_hours() -> float:
+    """How long a dry run's encrypted upload waits for its confirmation: the setting
+    FEED_UPLOAD_KEEP_HOURS, else SHOUWANG_FEED_UPLOAD_KEEP_HOURS, else 24."""
+    value = getattr(settings, "FEED_UPLOAD_KEEP_HOURS", None)
+    if value is None:
+        value = os.environ.get("SHOUWANG_FEED_UPLOAD_KEEP_HOURS") or DEFAULT_KEEP_HOURS
+    return float(value)
+
+
+def purge_expired_uploads(*, hours: float | None = None, now: float | None = None) -> int:
+    """Delete the encrypted feed uploads older than `hours` (default `keep_hours()`) that no
+    queued or running import still needs; their dry runs can no longer be confirmed (the
+    officer uploads again). Returns how many were deleted; audited when any were."""
+    from shouwang.jobs.models import Job, JobStatus
+
+    limit = (keep_hours() if hours is None else hours) * 3600
+    now = time.time() if now is None else now
+    pending = {
+        params.get("upload")
+        for params in Job.objects.filter(kind=JOB_KIND, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).values_list(
+            "params", flat=True
+        )
+        if isinstance(params, dict)
+    }
+    expired: list[str] = []
+    for path in UPLOADS.directory().glob("*.bin"):
+        token = path.stem
+        try:
+            UPLOADS.path(token)  # only files of the store itself
+            age = now - path.stat().st_mtime
+        except ValueError:
+            continue
+        except FileNotFoundError:  # deleted meanwhile by the job that used it
+            continue
+        if age < limit or token in pending:
+            continue
+        UPLOADS.delete(token)
+        expired.append(token)
+    if expired:
+        FeedBatch.objects.filter(upload_token__in=expired).update(upload_token="")
+        record_event(
+            "exchange.purge_uploads",
+            actor=None,
+            count=len(expired),
+            older_than=str(dt.timedelta(seconds=int(limit))),
+        )
+    return len(expired)

@@ -38,7 +38,7 @@ from shouwang.core.uploads import (
     read_report_rows,
 )
 from shouwang.exchange.actions import WithdrawError, can_withdraw, data_dir, do_withdraw_batch
-from shouwang.exchange.jobs import JOB_KIND, UPLOADS
+from shouwang.exchange.jobs import JOB_KIND, UPLOADS, keep_hours
 from shouwang.exchange.models import BatchStatus, FeedBatch
 from shouwang.jobs.models import Job, JobStatus
 from shouwang.jobs.runner import do_enqueue_job
@@ -235,6 +235,10 @@ class BatchDetailView(View):
             ),
             "has_report": bool(batch.report_path),
         }
+        context["upload_gone"] = (
+            batch.status == BatchStatus.DRY_RUN and bool(counts.get("valid")) and not context["can_commit"]
+        )
+        context["keep_hours"] = f"{keep_hours():g}"
         return render(request, "exchange/batch_detail.html", context)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from io import StringIO
 
 import pytest
@@ -13,6 +14,7 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 from openpyxl import Workbook, load_workbook
 
+from shouwang.core.models import AuditEvent
 from shouwang.exchange.jobs import UPLOADS
 from shouwang.exchange.models import BatchStatus, Channel, FeedBatch
 from shouwang.exchange.tests.conftest import COUNTY, claims_csv, good_claims, idn
@@ -197,3 +199,44 @@ def test_the_web_upload_reads_the_named_sheet_and_its_confirmation_the_same(clie
     assert committed.sheet == "二季度" and committed.periods == ["2025-05"]
     form = client.get(reverse("exchange:upload")).content.decode()
     assert 'name="sheet"' in form
+
+
+# -- uploads kept for a confirmation ----------------------------------------------------------------
+
+
+def test_a_dry_runs_upload_expires_if_never_confirmed(client, persona, data_dir, settings):
+    from shouwang.exchange.jobs import purge_expired_uploads
+
+    settings.FEED_UPLOAD_KEEP_HOURS = 24
+    client.force_login(persona("department_officer"))
+    upload(client, good_claims(2))
+    run_job(Job.objects.get(kind="feed_import"))
+    batch = FeedBatch.objects.get()
+    token = batch.upload_token
+    assert UPLOADS.exists(token)
+    upload(client, good_claims(1, start=5))  # queued, not run yet: its upload is still needed
+    queued = Job.objects.get(kind="feed_import", status=JobStatus.QUEUED).params["upload"]
+    assert purge_expired_uploads(now=time.time() + 23 * 3600) == 0
+    assert purge_expired_uploads(now=time.time() + 25 * 3600) == 1
+    assert not UPLOADS.exists(token) and UPLOADS.exists(queued)
+    batch.refresh_from_db()
+    assert batch.upload_token == ""
+    page = client.get(reverse("exchange:batch_detail", args=[batch.pk])).content.decode()
+    assert reverse("exchange:batch_commit", args=[batch.pk]) not in page and 'id="upload-gone"' in page
+    assert client.post(reverse("exchange:batch_commit", args=[batch.pk])).status_code == 302
+    assert Job.objects.filter(kind="feed_import").count() == 2  # nothing left to confirm: no job
+    assert AuditEvent.objects.get(action="exchange.purge_uploads").detail["count"] == 1
+
+
+def test_purge_uploads_is_a_command_too(client, persona, data_dir):
+    client.force_login(persona("department_officer"))
+    upload(client, good_claims(2))
+    run_job(Job.objects.get(kind="feed_import"))
+    token = FeedBatch.objects.get().upload_token
+    out = StringIO()
+    call_command("purge_uploads", stdout=out)
+    assert UPLOADS.exists(token) and "已删除 0 个" in out.getvalue()
+    call_command("purge_uploads", "--hours", "0", stdout=out)
+    assert not UPLOADS.exists(token) and "已删除 1 个" in out.getvalue()
+    with pytest.raises(CommandError):
+        call_command("purge_uploads", "--hours", "-1")
