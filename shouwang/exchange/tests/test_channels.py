@@ -14,10 +14,12 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 from openpyxl import Workbook, load_workbook
 
+from shouwang.api.models import ApiToken
 from shouwang.core.models import AuditEvent
+from shouwang.exchange.actions import do_import_feed
 from shouwang.exchange.jobs import UPLOADS
 from shouwang.exchange.models import BatchStatus, Channel, FeedBatch
-from shouwang.exchange.tests.conftest import COUNTY, claims_csv, good_claims, idn
+from shouwang.exchange.tests.conftest import COUNTY, claims_csv, counts_of, good_claims, idn, kind_of, planted_counts
 from shouwang.jobs.models import Job, JobStatus
 from shouwang.jobs.runner import run_job
 
@@ -152,6 +154,74 @@ def test_the_upload_form_refuses_what_it_must(client, persona, data_dir):
     assert upload(client, b"").status_code == 400
     assert upload(client, good_claims(1), kind="nope").status_code == 400
     assert not Job.objects.exists()
+
+
+# -- each channel on a messy synthetic file -------------------------------------------------------
+
+
+def reference_counts(path, user) -> dict[str, int]:
+    """What the action itself reports for the file (a dry run: it blocks nothing after it)."""
+    outcome = do_import_feed(
+        path, filename=path.name, kind=kind_of(path.name), county=COUNTY, user=user, dry_run=True, channel="cli"
+    )
+    return counts_of(outcome.as_dict())
+
+
+def test_the_web_upload_imports_a_messy_workbook_with_the_actions_counts(client, persona, data_dir, synth_county):
+    path = synth_county / "feeds" / "assistance_recipients_2025.xlsx"  # merged title row, totals row
+    user = persona("department_officer")
+    expected = reference_counts(path, user)
+    assert expected == planted_counts(synth_county)[path.name]
+    client.force_login(user)
+    payload = {
+        "kind": "assistance_recipients",
+        "file": SimpleUploadedFile(path.name, path.read_bytes()),
+        "valid_rows_only": "on",
+    }
+    assert client.post(reverse("exchange:upload"), payload).status_code == 302
+    job = run_job(Job.objects.get(kind="feed_import"))
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    assert job.result["committed"] and job.result["sheet"] == "Sheet1"
+    assert counts_of(job.result) == expected
+
+
+def test_the_cli_imports_a_messy_csv_with_the_actions_counts(persona, data_dir, synth_county):
+    path = synth_county / "feeds" / "school_enrolment_2025.csv"  # GB18030, two title rows, blank rows
+    user = persona("department_officer")
+    expected = reference_counts(path, user)
+    assert expected == planted_counts(synth_county)[path.name] and expected["rejected"]
+    out = StringIO()
+    call_command(
+        "import_feed",
+        str(path),
+        "--kind",
+        "school_enrolment",
+        "--user",
+        user.username,
+        "--valid-rows-only",
+        "--json",
+        stdout=out,
+    )
+    result = json.loads(out.getvalue())
+    assert result["committed"] and result["channel"] == "cli"
+    assert counts_of(result) == expected
+
+
+def test_the_api_imports_a_messy_csv_with_the_actions_counts(client, persona, data_dir, synth_county):
+    path = synth_county / "feeds" / "disaster_losses_2025.csv"  # GBK, a title row, a totals row, a repeat
+    user = persona("department_officer")
+    expected = reference_counts(path, user)
+    assert expected == planted_counts(synth_county)[path.name] and expected["duplicates"]
+    token = ApiToken.issue(user, "县应急管理局灾情系统")[1]
+    response = client.post(
+        "/api/v1/feeds/disaster_losses",
+        {"file": SimpleUploadedFile(path.name, path.read_bytes(), content_type="text/csv"), "valid_rows_only": "true"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 200, response.content
+    result = response.json()
+    assert result["committed"] and FeedBatch.objects.get(pk=result["batch_id"]).channel == Channel.API
+    assert counts_of(result) == expected
 
 
 # -- sheets ----------------------------------------------------------------------------------------

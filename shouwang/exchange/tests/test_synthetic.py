@@ -11,8 +11,10 @@ import pytest
 from python_calamine import CalamineWorkbook
 
 from engine.ids import IDNumberError, parse_id_number
+from engine.schemas.feeds import FEED_SCHEMAS
 from shouwang.exchange.actions import do_import_feed
-from shouwang.exchange.tests.conftest import COUNTY, kind_of
+from shouwang.exchange.models import BatchStatus, FeedBatch
+from shouwang.exchange.tests.conftest import COUNTY, counts_of, kind_of, planted_counts
 
 pytestmark = pytest.mark.django_db
 
@@ -102,3 +104,33 @@ def test_the_exact_link_rate_is_high_for_rows_with_a_valid_id(persona, data_dir,
     # medical claims carry ≈2.5 % rows of people outside the registry: those stay unmatched
     claims = [r for name, r in rates.items() if name.startswith("medical_claims")]
     assert all(0.9 <= r < 1.0 for r in claims) or all(r >= 0.95 for r in claims)
+
+
+def test_every_kind_imports_with_exactly_the_counts_its_planted_noise_predicts(persona, data_dir, synth_county):
+    """total / valid / rejected / duplicates of every feed file of the county, committed for
+    real (valid rows only), against truth/manifest.json and truth/noise.csv — not against
+    another run of the importer."""
+    expected = planted_counts(synth_county)
+    files = sorted((synth_county / "feeds").iterdir())
+    assert {kind_of(p.name) for p in files} == set(FEED_SCHEMAS) and set(expected) == {p.name for p in files}
+    assert sum(e["rejected"] for e in expected.values()) and sum(e["duplicates"] for e in expected.values())
+    user = persona("department_officer")
+    got = {}
+    for path in files:
+        outcome = do_import_feed(
+            path,
+            filename=path.name,
+            kind=kind_of(path.name),
+            county=COUNTY,
+            user=user,
+            dry_run=False,
+            valid_rows_only=True,
+            channel="cli",
+        )
+        d = outcome.as_dict()
+        assert d["file_error"] is None and d["committed"], (path.name, d["message"])
+        # (each planted error is one bad cell, so one reported error per rejected row)
+        assert d["stored"] == d["valid"] and d["error_count"] == d["rejected"], path.name
+        got[path.name] = counts_of(d)
+    assert got == expected
+    assert FeedBatch.objects.filter(status=BatchStatus.COMMITTED).count() == len(files)
