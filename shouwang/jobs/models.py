@@ -46,7 +46,10 @@ class Job(models.Model):
     total = models.PositiveBigIntegerField(_("总量"), default=0)
     message = models.CharField(_("当前步骤"), max_length=200, blank=True)
     result = models.JSONField(_("结果"), default=dict, blank=True)
-    error = models.TextField(_("错误"), blank=True)
+    error = models.TextField(_("错误"), blank=True)  # for people, in Chinese; details go to the log
+    # Who runs the job ("host:pid") and when it last showed life: see runner.fail_stale_jobs.
+    worker = models.CharField(_("执行进程"), max_length=200, blank=True)
+    heartbeat_at = models.DateTimeField(_("最近心跳"), null=True, blank=True)
 
     objects = RegionScopedManager()
 

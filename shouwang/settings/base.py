@@ -148,6 +148,10 @@ SECRET_KEY = os.environ.get("SHOUWANG_SECRET_KEY", "")
 
 # The job worker polls this often when the queue is empty (seconds).
 JOBS_POLL_INTERVAL = float(os.environ.get("SHOUWANG_JOBS_POLL_INTERVAL", "1.0"))
+# A running job's worker renews its heartbeat this often (seconds); a job silent for
+# JOBS_STALE_AFTER seconds has lost its worker and is failed (see shouwang.jobs.runner).
+JOBS_HEARTBEAT_INTERVAL = float(os.environ.get("SHOUWANG_JOBS_HEARTBEAT_INTERVAL", "30"))
+JOBS_STALE_AFTER = float(os.environ.get("SHOUWANG_JOBS_STALE_AFTER", "300"))
 
 LOG_DIR = DATA_DIR / "logs"
 LOG_DIR.mkdir(parents=True, exist_ok=True)
