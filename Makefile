@@ -16,8 +16,20 @@ TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 
 .PHONY: demo serve env-test test test-sqlite test-postgres lint typecheck check-seam check-migrations env bench-divisions clean bench-import linkage-quality
 
+# uv from pip (a distribution's Python may refuse --user installs without
+# --break-system-packages), else pipx, else astral's installer; otherwise say what to do.
 $(UV):
-	python3 -m pip install --user --quiet uv || python3 -m pip install --quiet --break-system-packages --user uv
+	@echo "uv not found: installing it into $(HOME)/.local/bin"
+	@python3 -m pip install --user --quiet uv 2>/dev/null \
+	  || python3 -m pip install --user --quiet --break-system-packages uv 2>/dev/null \
+	  || pipx install --quiet uv 2>/dev/null \
+	  || (command -v curl >/dev/null && curl -LsSf https://astral.sh/uv/install.sh | UV_NO_MODIFY_PATH=1 sh) \
+	  || (command -v wget >/dev/null && wget -qO- https://astral.sh/uv/install.sh | UV_NO_MODIFY_PATH=1 sh) \
+	  || { echo >&2 "Could not install uv (no pip, pipx, curl or wget that worked)."; \
+	       echo >&2 "Install it by hand — see https://docs.astral.sh/uv/getting-started/installation/ —"; \
+	       echo >&2 "or put a uv binary on PATH (offline: copy one from a machine that has it), then run make again."; \
+	       exit 1; }
+	@test -x "$(UV)" || { echo >&2 "uv was installed but not at $(UV): put it on PATH and run make again."; exit 1; }
 
 env: $(UV)
 	$(UV) sync --frozen
