@@ -46,8 +46,11 @@ _FORBIDDEN_XML = (b"<!doctype", b"<!entity")
 _FORBIDDEN_XML_WIDE = tuple(
     w.decode().encode(enc).lower() for w in _FORBIDDEN_XML for enc in ("utf-16-le", "utf-16-be")
 )
-# A formula element `<f>` (with or without a namespace prefix) anywhere in a sheet part.
-_FORMULA_HINTS = (b"<f>", b"<f ", b"<f/", b":f>", b":f ", b":f/")
+# Every formula ends `</f>` (a shared formula's other cells have `<f …/>`, but its first cell
+# is in the same sheet); `:f>` when the sheet's elements carry a namespace prefix. One long
+# needle is what keeps this scan cheap beside the DTD check.
+_FORMULA_END = b"</f>"
+_FORMULA_END_PREFIXED = b":f>"
 # A cell and the formula element that opens it (CT_Cell: f, then v, is).
 _FORMULA_CELL = re.compile(
     rb"<(?:[\w.-]+:)?c\b([^>]*?)(?<!/)>\s*<(?:[\w.-]+:)?f\b([^>]*?)(?:/>|>([^<]*)</(?:[\w.-]+:)?f>)"
@@ -378,7 +381,8 @@ def check_xlsx(
         for info in infos:
             if not info.filename.endswith((".xml", ".rels", ".vml")):
                 continue
-            sheet_part = info.filename.startswith("xl/worksheets/")
+            look = info.filename.startswith("xl/worksheets/")
+            needle = _FORMULA_END
             try:
                 with archive.open(info) as part:
                     tail = b""
@@ -387,8 +391,12 @@ def check_xlsx(
                         if total > max_uncompressed:
                             raise _zip_bomb()
                         raw = tail + chunk
-                        if sheet_part and info.filename not in with_formulas and any(h in raw for h in _FORMULA_HINTS):
-                            with_formulas.add(info.filename)
+                        if look:
+                            if not tail and b":worksheet" in chunk[:4096]:
+                                needle = _FORMULA_END_PREFIXED
+                            if needle in raw:
+                                with_formulas.add(info.filename)
+                                look = False
                         window = raw.lower()
                         if any(w in window for w in _FORBIDDEN_XML + _FORBIDDEN_XML_WIDE):
                             raise FileError(
@@ -447,12 +455,14 @@ def _xlsx_sheet(stream: IO[bytes], sheet: str | None, max_bytes: int) -> _Sheet:
             data = book.get_sheet_by_name(sheet)
         else:
             # The first sheet that holds anything: a blank 说明 or Sheet1 in front is common.
+            # (Each sheet is parsed as it is fetched: fetch each once.)
             data = book.get_sheet_by_index(0)
-            for name in names:
-                candidate = book.get_sheet_by_name(name)
+            for index in range(1, len(names)):
+                if data.height:
+                    break
+                candidate = book.get_sheet_by_index(index)
                 if candidate.height:
                     data = candidate
-                    break
         name = data.name
         start_row = (data.start or (0, 0))[0] if data.height else 0
         start_col = (data.start or (0, 0))[1] if data.height else 0

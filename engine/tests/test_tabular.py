@@ -404,3 +404,14 @@ def test_a_workbook_whose_formulas_cannot_be_placed_is_refused():
     with pytest.raises(FileError) as exc:
         open_table(data, REGISTRY_MEMBERS)
     assert exc.value.code == "formula" and "公式" in exc.value.reason_zh
+
+
+def test_formula_cells_are_found_when_the_sheet_prefixes_its_elements():
+    def prefixed(xml: bytes) -> bytes:  # `<x:c>`, `<x:f>`, as some generators write them
+        main = b"http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+        xml = xml.replace(b'xmlns="' + main + b'"', b'xmlns:x="' + main + b'"')
+        return re.sub(rb"<(/?)([a-zA-Z]+)([ >/])", rb"<\1x:\2\3", xml)
+
+    data = _with_sheet_xml(xlsx_bytes([HEADER, [*ROW[:3], '=HYPERLINK("x")', *ROW[4:]]]), prefixed)
+    (row,) = open_table(data, REGISTRY_MEMBERS).rows()
+    assert row.cells["name"] == Formula('=HYPERLINK("x")', None)
