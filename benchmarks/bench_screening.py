@@ -70,7 +70,11 @@ def generate(directory: Path, members: int, claims: int) -> dict[str, Any]:
                 CAST(h(h, 34) % 3000 AS DECIMAL(12, 2)) AS operating_cost,
                 CAST(h(h, 35) % 1500 AS DECIMAL(12, 2)) AS property_income,
                 CAST(h(h, 36) % 5000 AS DECIMAL(12, 2)) AS transfer_income,
-                CAST(4 AS SMALLINT) AS population
+                CAST(4 AS SMALLINT) AS population,
+                -- one household in 40 with a large medical bill in the year
+                CAST(CASE WHEN h(h, 37) % 40 = 0 THEN 20000 + h(h, 38) % 40000 ELSE h(h, 38) % 2000 END
+                     AS DECIMAL(12, 2)) AS medical_expense,
+                CAST(h(h, 39) % 3000 AS DECIMAL(12, 2)) AS education_expense
                 FROM range(1, {households} + 1) t(h), (VALUES (2024), (2025)) v(y)""",
         "medical_claims": f"""SELECT 1 + h(i, 5) % {members} AS member_key,
                 DATE '2025-01-01' + CAST(h(i, 6) % 365 AS INTEGER) AS settle_date,
@@ -217,8 +221,10 @@ def run_stage(target: Any, directory: Path) -> dict[str, Any]:
     queue = ctx.Queue()
     process = ctx.Process(target=target, args=(str(directory), queue))
     process.start()
+    process.join()  # the result is small: the queue's feeder thread does not block the exit
+    if process.exitcode != 0 or queue.empty():
+        raise SystemExit(f"stage {target.__name__} failed (exit code {process.exitcode}); see its traceback above")
     result: dict[str, Any] = queue.get()
-    process.join()
     return result
 
 

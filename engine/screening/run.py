@@ -26,11 +26,12 @@ from typing import Any, Protocol
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from engine.schemas.feeds import FEED_SCHEMAS
 from engine.screening.params import ResolvedParameters
-from engine.screening.rules import ALL_RULES, Rule, render_sql
+from engine.screening.rules import ALL_RULES, DERIVED, Rule, render_derived_sql, render_sql
 
 BACKENDS = ("duckdb", "spark")
 ENGINE_VERSION = 1
@@ -156,6 +157,8 @@ class Backend(Protocol):
 
     def seal(self) -> None: ...
 
+    def materialize(self, name: str, sql: str) -> None: ...
+
     def query(self, sql: str) -> pa.Table: ...
 
     def close(self) -> None: ...
@@ -210,6 +213,10 @@ class DuckDBBackend:
         for name, sql in self.views:
             self.con.execute(f'CREATE VIEW "{name}" AS {sql}')
 
+    def materialize(self, name: str, sql: str) -> None:
+        # In memory: a temporary table is no file, so it is allowed with external access off.
+        self.con.execute(f'CREATE TEMPORARY TABLE "{name}" AS {sql}')
+
     def query(self, sql: str) -> pa.Table:
         return self.con.sql(sql).to_arrow_table()
 
@@ -256,6 +263,7 @@ class SparkBackend:
     def __init__(self, spark: Any = None) -> None:
         self.spark = spark if spark is not None else local_spark_session()
         self.views: list[str] = []
+        self.cached: list[Any] = []
 
     def register(self, name: str, source: Source) -> None:
         if source.table is not None:
@@ -270,6 +278,16 @@ class SparkBackend:
     def seal(self) -> None:
         pass
 
+    def materialize(self, name: str, sql: str) -> None:
+        try:
+            frame = self.spark.sql(sql).cache()
+            frame.count()  # computed once, here, not again by every rule that reads it
+        except Exception as exc:
+            raise ScreeningError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from exc
+        frame.createOrReplaceTempView(name)
+        self.views.append(name)
+        self.cached.append(frame)
+
     def query(self, sql: str) -> pa.Table:
         try:
             result: pa.Table = self.spark.sql(sql).toArrow()
@@ -279,6 +297,8 @@ class SparkBackend:
 
     def close(self) -> None:
         # The session belongs to whoever made it (a cluster, a test); only our views go.
+        for frame in self.cached:
+            frame.unpersist()
         for name in self.views:
             self.spark.catalog.dropTempView(name)
 
@@ -327,31 +347,109 @@ def _json_value(value: Any) -> Any:
     return value
 
 
-def _warning_rows(rule: Rule, table: pa.Table, params: ResolvedParameters) -> list[dict[str, Any]]:
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+_CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"
+
+
+def _json_strings(column: pa.ChunkedArray | pa.Array) -> pa.Array | None:
+    """Each value of the column as JSON text, computed by Arrow; None for a column whose type
+    (or, for text, whose control characters) only Python encodes exactly as `json.dumps` does."""
+    kind = column.type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        if pc.any(pc.match_substring_regex(column, _CONTROL)).as_py():
+            return None
+        text = column
+        for old, escaped in (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t")):
+            text = pc.replace_substring(text, old, escaped)
+        quoted = pc.binary_join_element_wise('"', text, '"', "")
+    elif pa.types.is_decimal(kind) or pa.types.is_date(kind):
+        quoted = pc.binary_join_element_wise('"', pc.cast(column, pa.string()), '"', "")  # as str(Decimal), isoformat
+    elif pa.types.is_integer(kind) or pa.types.is_boolean(kind):
+        quoted = pc.cast(column, pa.string())
+    elif pa.types.is_null(kind):
+        return pa.array(["null"] * len(column), pa.string())
+    else:
+        return None
+    return pc.fill_null(quoted, "null")
+
+
+def _python_json(values: list[Any]) -> pa.Array:
+    return pa.array([_dumps(_json_value(v)) for v in values], pa.string())
+
+
+def _feed_batches(table: pa.Table) -> pa.Array:
+    if "batch_ids" in table.column_names:
+        lists = table.column("batch_ids").to_pylist()
+        return pa.array([_dumps(sorted({int(b) for b in ids if b is not None})) for ids in lists], pa.string())
+    if "batch_id" in table.column_names:
+        ids = pc.cast(table.column("batch_id"), pa.string())
+        return pc.fill_null(pc.binary_join_element_wise("[", ids, "]", ""), "[]")
+    return pa.array(["[]"] * table.num_rows, pa.string())
+
+
+def _warning_table(rule: Rule, table: pa.Table, params: ResolvedParameters) -> pa.Table:
+    """The warnings of one rule: evidence JSON (keys sorted, compact) built column-wise.
+
+    A county's few thousand warnings would not care, but a province's million do: encoding
+    row by row in Python cost more than running most rules.
+    """
+    n = table.num_rows
+    fragments: dict[str, pa.Array] = {}
+    for column in rule.evidence:
+        encoded = _json_strings(table.column(column))
+        fragments[column] = encoded if encoded is not None else _python_json(table.column(column).to_pylist())
+    if rule.derive is not None and n:
+        derived = [rule.derive(row) for row in table.select(_derive_columns(rule, table)).to_pylist()]
+        for key in sorted({k for d in derived for k in d}):
+            fragments[key] = _python_json([d.get(key) for d in derived])
+    fragments["feed_batches"] = _feed_batches(table)
+    fragments["findings_in_period"] = pc.cast(table.column("rule_hits"), pa.string())
     used = {name: str(params[name]) for name in rule.parameters}
-    rows = []
-    for row in table.to_pylist():
-        evidence = {column: _json_value(row.get(column)) for column in rule.evidence}
-        if rule.derive is not None:
-            evidence.update(rule.derive(row))
-        batches = row.get("batch_ids")
-        if batches is None:
-            batches = [row.get("batch_id")]
-        evidence["feed_batches"] = sorted({int(b) for b in batches if b is not None})
-        evidence["findings_in_period"] = int(row["rule_hits"])
-        evidence["parameters"] = used
-        rows.append(
+    fragments["parameters"] = pa.array([_dumps(used)] * n, pa.string())
+    parts = []
+    for key in sorted(fragments):
+        parts.extend([pa.array([f"{_dumps(key)}:"] * n, pa.string()), fragments[key]])
+    pairs = [pc.binary_join_element_wise(parts[i], parts[i + 1], "") for i in range(0, len(parts), 2)]
+    body = pc.binary_join_element_wise(*pairs, ",") if pairs else pa.array([""] * n, pa.string())
+    evidence = pc.binary_join_element_wise("{", body, "}", "")
+    return pa.table(
+        {
+            "household_key": pc.cast(table.column("household_key"), pa.int64()),
+            "rule_id": pa.array([rule.id] * n, pa.string()),
+            "period": pc.cast(table.column("period"), pa.string()),
+            "member_key": pc.cast(table.column("member_key"), pa.int64()),
+            "severity": pa.array([rule.severity.value] * n, pa.string()),
+            "cause": pa.array([rule.cause.value] * n, pa.string()),
+            "evidence": evidence,
+        },
+        schema=WARNINGS_SCHEMA,
+    )
+
+
+def _derive_columns(rule: Rule, table: pa.Table) -> list[str]:
+    """The columns a rule's Python `derive` reads: every evidence and figure column there is."""
+    return [c for c in table.column_names if c not in ("batch_ids", "rule_pick")]
+
+
+def _sorted_warnings(tables: list[pa.Table]) -> pa.Table:
+    if not tables:
+        return WARNINGS_SCHEMA.empty_table()
+    warnings = pa.concat_tables(tables)
+    order = pc.sort_indices(
+        pa.table(
             {
-                "household_key": int(row["household_key"]),
-                "rule_id": rule.id,
-                "period": str(row["period"]),
-                "member_key": None if row["member_key"] is None else int(row["member_key"]),
-                "severity": rule.severity.value,
-                "cause": rule.cause.value,
-                "evidence": json.dumps(evidence, ensure_ascii=False, sort_keys=True, separators=(",", ":")),
+                "h": warnings.column("household_key"),
+                "r": warnings.column("rule_id"),
+                "p": warnings.column("period"),
+                "m": pc.fill_null(warnings.column("member_key"), 0),
             }
-        )
-    return rows
+        ),
+        sort_keys=[("h", "ascending"), ("r", "ascending"), ("p", "ascending"), ("m", "ascending")],
+    )
+    return warnings.take(order).combine_chunks()
 
 
 def evaluate_rules(
@@ -405,7 +503,7 @@ def evaluate_rules(
     inputs: dict[str, Any] = {}
     timings: dict[str, float] = {}
     counts: dict[str, int] = {}
-    rows: list[dict[str, Any]] = []
+    found: list[pa.Table] = []
     try:
         needed = sorted({name for rule in runnable for name in rule.inputs})
         load_started = time.perf_counter()
@@ -416,6 +514,13 @@ def evaluate_rules(
             engine.register(name, source)
         engine.seal()
         timings["load"] = round(time.perf_counter() - load_started, 4)
+        for name in sorted({d for rule in runnable for d in rule.uses}):
+            derived_started = time.perf_counter()
+            try:
+                engine.materialize(name, render_derived_sql(DERIVED[name], values, engine.dialect))
+            except (duckdb.Error, ScreeningError) as exc:
+                raise ScreeningError(f"derived relation {name} failed: {exc}") from exc
+            timings[name] = round(time.perf_counter() - derived_started, 4)
         for rule in runnable:
             sql = render_sql(rule, values, engine.dialect)
             rule_started = time.perf_counter()
@@ -423,15 +528,14 @@ def evaluate_rules(
                 result = engine.query(sql)
             except (duckdb.Error, ScreeningError) as exc:
                 raise ScreeningError(f"rule {rule.id} failed: {exc}") from exc
-            found = _warning_rows(rule, result, params)
+            table = _warning_table(rule, result, params)
             timings[rule.id] = round(time.perf_counter() - rule_started, 4)
-            counts[rule.id] = len(found)
-            rows.extend(found)
+            counts[rule.id] = table.num_rows
+            found.append(table)
     finally:
         engine.close()
 
-    rows.sort(key=lambda r: (r["household_key"], r["rule_id"], r["period"], r["member_key"] or 0))
-    warnings = pa.Table.from_pylist(rows, schema=WARNINGS_SCHEMA)
+    warnings = _sorted_warnings(found)
     start, end = screening_window(params.year, as_of)
     timings["total"] = round(time.perf_counter() - started, 4)
     manifest: dict[str, Any] = {
@@ -442,6 +546,7 @@ def evaluate_rules(
         "window": [start.isoformat(), end.isoformat()],
         "inputs": inputs,
         "rules": {r.id: {"version": r.version, "fingerprint": r.fingerprint} for r in runnable},
+        "derived": sorted({d for rule in runnable for d in rule.uses}),
         "skipped": skipped,
         "parameters": params.to_dict(),
         "counts": counts,
