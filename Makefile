@@ -14,7 +14,7 @@ PORT ?= 8000
 # Test databases: SQLite always; PostgreSQL when TEST_POSTGRES_URL answers (CI sets it).
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: demo serve env-test test test-sqlite test-postgres lint typecheck check-seam check-migrations env bench-divisions clean bench-import linkage-quality
+.PHONY: demo serve env-test bench test test-sqlite test-postgres lint typecheck check-seam check-migrations env bench-divisions clean bench-import linkage-quality
 
 # uv from pip (a distribution's Python may refuse --user installs without
 # --break-system-packages), else pipx, else astral's installer; otherwise say what to do.
@@ -34,9 +34,10 @@ $(UV):
 env: $(UV)
 	$(UV) sync --frozen
 
-# The tests also run the screening rules on local Spark (the `spark` group: PySpark, ~450 MB).
+# The tests also run the screening rules on local Spark (the `spark` group: PySpark, ~450 MB)
+# and check them against the pandas baseline of the benchmark (the `bench` group).
 env-test: $(UV)
-	$(UV) sync --frozen --group spark
+	$(UV) sync --frozen --group spark --group bench
 
 demo: env
 	$(RUN) shouwang migrate --no-input -v0
@@ -75,6 +76,10 @@ clean:
 
 check-migrations:
 	DJANGO_SETTINGS_MODULE=shouwang.settings.test $(RUN) python manage.py makemigrations --check --dry-run -v0
+
+# Screening throughput against DuckDB's own bound and a pandas baseline; SCALE=10 for a province.
+bench: env-test
+	$(RUN) python benchmarks/bench_screening.py $(if $(SCALE),--scale $(SCALE),)
 
 bench-import: env
 	$(RUN) python benchmarks/bench_import.py $(if $(ROWS),--rows $(ROWS),)
