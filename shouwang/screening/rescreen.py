@@ -120,7 +120,7 @@ def _after_commit(batch_id: int, withdrawn: bool) -> None:
 
 @receiver(post_save, sender=FeedBatch, dispatch_uid="screening.rescreen_after_feed_batch")
 def rescreen_after_feed_batch(sender: Any, instance: FeedBatch, update_fields: Any = None, **kwargs: Any) -> None:
-    if not getattr(settings, "SHOUWANG_RESCREEN_ON_FEED", True) or not update_fields:
+    if not settings.SHOUWANG_RESCREEN_ON_FEED or not update_fields:
         return
     fields = set(update_fields)
     # Committed: the last save of a commit writes the stored files' paths. Withdrawn: the status.

@@ -152,6 +152,8 @@ JOBS_POLL_INTERVAL = float(os.environ.get("SHOUWANG_JOBS_POLL_INTERVAL", "1.0"))
 # JOBS_STALE_AFTER seconds has lost its worker and is failed (see shouwang.jobs.runner).
 JOBS_HEARTBEAT_INTERVAL = float(os.environ.get("SHOUWANG_JOBS_HEARTBEAT_INTERVAL", "30"))
 JOBS_STALE_AFTER = float(os.environ.get("SHOUWANG_JOBS_STALE_AFTER", "300"))
+# A committed or withdrawn department batch re-screens what it touched (shouwang.screening.rescreen).
+SHOUWANG_RESCREEN_ON_FEED = os.environ.get("SHOUWANG_RESCREEN_ON_FEED", "1") not in ("0", "false", "no")
 
 LOG_DIR = DATA_DIR / "logs"
 LOG_DIR.mkdir(parents=True, exist_ok=True)
