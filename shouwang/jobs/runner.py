@@ -11,6 +11,10 @@ carries a heartbeat, renewed by a thread of the worker while the handler runs; a
 starts, and every worker from time to time, fails the running jobs whose process is gone from
 this host or whose heartbeat has stopped (`fail_stale_jobs`).
 
+Apps may also give the worker housekeeping to do every so often (`@periodic`): queueing the
+monthly screenings that are due, say. A long-running worker does it; `work(once=True)`, which
+tests and `run-worker --once` use to drain the queue, does not.
+
 A failed job shows people a message in Chinese: the reason of a `BilingualError` (the one
 shape of an error meant for users), or a generic one. The exception itself, whose text may
 name server paths or internals, goes to the log only.
@@ -49,6 +53,36 @@ def job_handler(kind: str) -> Callable[[Handler], Handler]:
         return fn
 
     return register
+
+
+Periodic = Callable[[], Any]
+PERIODIC: dict[str, tuple[float, Periodic]] = {}
+
+
+def periodic(name: str, every: float) -> Callable[[Periodic], Periodic]:
+    """Register housekeeping that a worker runs when it starts and then every `every` seconds."""
+
+    def register(fn: Periodic) -> Periodic:
+        PERIODIC[name] = (every, fn)
+        return fn
+
+    return register
+
+
+def run_periodic(last_run: dict[str, float], now: float | None = None) -> list[str]:
+    """Run the housekeeping that is due; a failing task is logged and tried again next time."""
+    now = time.monotonic() if now is None else now
+    ran = []
+    for name, (every, fn) in sorted(PERIODIC.items()):
+        if name in last_run and now - last_run[name] < every:
+            continue
+        last_run[name] = now
+        try:
+            fn()
+        except Exception:
+            log.exception("periodic task %s failed", name)
+        ran.append(name)
+    return ran
 
 
 def do_enqueue_job(kind: str, *, region: Any, params: dict[str, Any] | None = None, user: Any = None) -> Job:
@@ -193,6 +227,7 @@ def work(*, once: bool = False, poll: float = 1.0, stop: Callable[[], bool] = la
     done = 0
     fail_stale_jobs()
     last_check = time.monotonic()
+    housekeeping: dict[str, float] = {}
     while not stop():
         if not connection.in_atomic_block:
             # A long-lived worker must drop connections the server has closed meanwhile;
@@ -201,6 +236,8 @@ def work(*, once: bool = False, poll: float = 1.0, stop: Callable[[], bool] = la
         if time.monotonic() - last_check >= settings.JOBS_HEARTBEAT_INTERVAL:
             fail_stale_jobs()
             last_check = time.monotonic()
+        if not once:
+            run_periodic(housekeeping)
         job = claim_next_job()
         if job is None:
             if once:

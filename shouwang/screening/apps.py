@@ -6,4 +6,5 @@ class ScreeningConfig(AppConfig):
     verbose_name = "筛查预警"
 
     def ready(self) -> None:
-        from shouwang.screening import jobs, rescreen  # noqa: F401  (the job handler; re-screens after feed batches)
+        # The job handler, the re-screen after feed batches, the monthly schedule's housekeeping.
+        from shouwang.screening import jobs, rescreen, schedule  # noqa: F401

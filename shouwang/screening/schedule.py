@@ -3,8 +3,9 @@
 Every county that has households is screened once a month by default, on the 1st, for the
 year of the month just ended (on 1 January that is the year before, whose feeds are then
 complete); a county officer may choose another day (1–28, so no month lacks it) or switch it
-off. A month is screened once: `last_period` remembers it, and a worker that was down on the
-day catches up on its next round. A county already being screened is not queued twice.
+off. The job worker looks every five minutes (`shouwang.jobs.runner.periodic`); cron may run
+`shouwang schedule-screenings` instead. A month is screened once: `last_period` remembers it,
+and a worker that was down on the day catches up on its next round. A county already being screened is not queued twice.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from django.db.models.functions import Substr
 
 from shouwang.core.audit import record_event
 from shouwang.jobs.models import Job, JobStatus
-from shouwang.jobs.runner import do_enqueue_job
+from shouwang.jobs.runner import do_enqueue_job, periodic
 from shouwang.regions.models import Level, Region
 from shouwang.registry.models import Household
 from shouwang.screening.jobs import JOB_KIND
@@ -73,6 +74,7 @@ def schedule_of(region: Region) -> CountySchedule:
     )
 
 
+@periodic("screening.schedule", every=300)
 def enqueue_due_screenings(today: dt.date | None = None, *, dry_run: bool = False) -> list[dict[str, Any]]:
     """Queue the screenings due today; returns what was (or, dry, would be) queued."""
     today = today or dt.date.today()

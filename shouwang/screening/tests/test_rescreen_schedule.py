@@ -70,7 +70,7 @@ def import_deaths(members, persona, when: str = "2025-03-09", name: str = "death
             dry_run=False,
             channel="web",
         )
-    assert outcome.committed, outcome
+    assert outcome.committed, outcome.as_dict()
     return outcome.batch
 
 
@@ -265,3 +265,16 @@ def test_the_command_lists_what_is_due_and_a_dry_run_queues_nothing():
     out = StringIO()
     call_command("schedule_screenings", "--date", "2026-05-01", stdout=out)
     assert "台江县" in out.getvalue() and "任务 #" in out.getvalue()
+
+
+def test_a_running_worker_queues_the_months_screenings_by_itself():
+    from shouwang.jobs.runner import PERIODIC, run_periodic
+
+    make_household(first_village(TOWNSHIP))
+    every, _task = PERIODIC["screening.schedule"]
+    last: dict[str, float] = {}
+    assert "screening.schedule" in run_periodic(last, now=1000.0)
+    assert len(screening_jobs()) == 1  # today is due: no county was screened this month yet
+    assert "screening.schedule" not in run_periodic(last, now=1000.0 + every - 1)
+    assert "screening.schedule" in run_periodic(last, now=1000.0 + every)
+    assert len(screening_jobs()) == 1  # the month is taken
