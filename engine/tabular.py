@@ -51,13 +51,13 @@ _FORBIDDEN_XML_WIDE = tuple(
 # needle is what keeps this scan cheap beside the DTD check.
 _FORMULA_END = b"</f>"
 _FORMULA_END_PREFIXED = b":f>"
-# A cell and the formula element that opens it (CT_Cell: f, then v, is).
-_FORMULA_CELL = re.compile(
-    rb"<(?:[\w.-]+:)?c\b([^>]*?)(?<!/)>\s*<(?:[\w.-]+:)?f\b([^>]*?)(?:/>|>([^<]*)</(?:[\w.-]+:)?f>)"
-)
+# A formula element, and the tag just before it: its cell's (CT_Cell holds f first, then v).
+_FORMULA_OPEN = re.compile(rb"<(?:[\w.-]+:)?f[\s>/]")
+_CELL_TAG = re.compile(rb"<(?:[\w.-]+:)?c\s([^>]*?)>\s*$")
 _CELL_REF = re.compile(rb"""\br\s*=\s*["']\$?([A-Z]{1,3})\$?([0-9]+)["']""")
 _SHARED_INDEX = re.compile(rb"""\bsi\s*=\s*["']([0-9]+)["']""")
 _FORMULA_OVERLAP = 256 * 1024  # longer than any cell with its formula (Excel: 8,192 characters)
+_CELL_TAG_MAX = 4096  # longer than any cell's opening tag
 
 
 class FileError(BilingualError):
@@ -228,7 +228,8 @@ def open_table(
             if workbook.formula_part is not None:
                 below = _sheet_row(header_line)
                 formulas = _formula_cells(stream, workbook.formula_part, set(header.positions), below)
-                rest = _with_formulas(rest, formulas, workbook.name)
+                if formulas:  # (a =ROW() 序号 alone leaves the rows as they are)
+                    rest = _with_formulas(rest, formulas, workbook.name)
             stream.close()
         return Table(
             fmt,
@@ -532,34 +533,44 @@ def _formula_cells(stream: IO[bytes], part: str, columns: set[int], below: int) 
     """Row → {column → formula text} of the formula cells of `part` in `columns` below the
     sheet row `below` (0-based), read from the XML: calamine reports only cached values.
 
-    The part is streamed through a regular expression with an overlap between blocks, so a
-    cell cut by a block boundary is matched whole in the next one."""
+    The part is streamed with an overlap between blocks, so a cell cut by a block boundary is
+    read whole in the next one. A formula is found by its own element and its cell by the tag
+    just before it: the cells without formulas (most of them) cost nothing but the scan."""
     found: dict[int, dict[int, str]] = {}
     shared: dict[bytes, str] = {}
     stream.seek(0)
     with zipfile.ZipFile(stream) as archive, archive.open(part) as xml:
-        carry = b""
+        carry, lead = b"", 0  # `lead` bytes of the carry were read already: the cell tags before
         while True:
             chunk = xml.read(_CHUNK)
             buffer = carry + chunk
             final = not chunk
-            cutoff = len(buffer) if final else max(len(buffer) - _FORMULA_OVERLAP, 0)
-            for match in _FORMULA_CELL.finditer(buffer):
-                if match.start() >= cutoff:
+            cutoff = len(buffer) if final else max(len(buffer) - _FORMULA_OVERLAP, lead)
+            for match in _FORMULA_OPEN.finditer(buffer, lead):
+                start = match.start()
+                if start >= cutoff:  # (not endpos: a match across it would be lost to both reads)
                     break
-                ref = _CELL_REF.search(match[1])
+                cell = _CELL_TAG.search(buffer, max(buffer.rfind(b"<", 0, start), 0), start)
+                ref = _CELL_REF.search(cell[1]) if cell is not None else None
                 if ref is None:
                     raise _unplaceable_formulas()
-                row, column = int(ref[2]) - 1, _column_index(ref[1])
-                text = html.unescape(match[3].decode("utf-8", "replace")) if match[3] else ""
-                index = _SHARED_INDEX.search(match[2])
+                column = _column_index(ref[1])
+                row = int(ref[2]) - 1
+                close = buffer.index(b">", start)
+                attributes = buffer[match.end() - 1 : close]
+                text = ""
+                if buffer[close - 1 : close] != b"/":
+                    end = buffer.index(b"<", close)
+                    text = html.unescape(buffer[close + 1 : end].decode("utf-8", "replace"))
+                index = _SHARED_INDEX.search(attributes)
                 if index is not None:
                     text = shared.setdefault(index[1], text) if text else shared.get(index[1], "")
                 if column in columns and row > below:
                     found.setdefault(row, {})[column] = "=" + text if text else ""
             if final:
                 return found
-            carry = buffer[cutoff:]
+            lead = min(cutoff, _CELL_TAG_MAX)
+            carry = buffer[cutoff - lead :]
 
 
 def _with_formulas(

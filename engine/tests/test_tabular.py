@@ -384,7 +384,8 @@ def test_every_cell_of_a_shared_formula_is_a_formula():
     assert names == [Formula('=A2&"x"', "5226300001x"), Formula('=A2&"x"', "5226300001x")]
 
 
-def test_formula_cells_are_found_across_the_blocks_the_sheet_is_read_in(monkeypatch):
+@pytest.mark.parametrize("block", [61, 97, 1000])
+def test_formula_cells_are_found_across_the_blocks_the_sheet_is_read_in(monkeypatch, block):
     rows = [HEADER]
     expected = []
     for i in range(200):
@@ -393,7 +394,7 @@ def test_formula_cells_are_found_across_the_blocks_the_sheet_is_read_in(monkeypa
         if i % 7 == 0:
             expected.append(f"Sheet1!{i + 2}")
     data = xlsx_bytes(rows)
-    monkeypatch.setattr("engine.tabular._CHUNK", 61)  # every cell cut somewhere
+    monkeypatch.setattr("engine.tabular._CHUNK", block)  # cells and formulas cut anywhere
     monkeypatch.setattr("engine.tabular._FORMULA_OVERLAP", 400)
     found = [r.line for r in open_table(data, REGISTRY_MEMBERS).rows() if isinstance(r.cells["name"], Formula)]
     assert found == expected
