@@ -146,11 +146,13 @@ def stage_bound(directory: str, queue: Any) -> None:
 
     started = time.perf_counter()
     con = duckdb.connect()
-    n = con.execute(
-        "SELECT count(*) FROM (SELECT member_key, sum(out_of_pocket) "
-        f"FROM read_parquet('{directory}/medical_claims.parquet') "
-        "GROUP BY member_key)"
-    ).fetchone()
+    # Materialised, so the sums are really computed: under a bare count(*) DuckDB drops the
+    # unused SUM and only groups the keys, a "bound" some 2× too low (measured).
+    con.execute(
+        "CREATE TEMPORARY TABLE bound AS SELECT member_key, sum(out_of_pocket) AS total "
+        f"FROM read_parquet('{directory}/medical_claims.parquet') GROUP BY member_key"
+    )
+    n = con.execute("SELECT count(*) FROM bound").fetchone()
     queue.put({"seconds": time.perf_counter() - started, "groups": n[0] if n else 0, "peak_mib": _peak_mib()})
 
 

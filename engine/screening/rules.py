@@ -180,9 +180,8 @@ def _share_of_income(spent: str) -> Derive:
 
     def derive(row: dict[str, Any]) -> dict[str, Any]:
         net, population = Decimal(row["net_income"]), int(row["population"])
-        out = {"per_capita_net_income": str((net / population).quantize(Decimal("0.01")))}
-        out["share_of_income"] = str((Decimal(row[spent]) / net).quantize(Decimal("0.0001"))) if net > 0 else None
-        return out
+        share = str((Decimal(row[spent]) / net).quantize(Decimal("0.0001"))) if net > 0 else None
+        return {"per_capita_net_income": str((net / population).quantize(Decimal("0.01"))), "share_of_income": share}
 
     return derive
 
