@@ -14,7 +14,7 @@ from shouwang.core.audit import record_event
 from shouwang.core.uploads import EncryptedUploads
 from shouwang.exchange.actions import do_import_feed
 from shouwang.exchange.models import Channel, FeedBatch
-from shouwang.jobs.runner import Report, job_handler
+from shouwang.jobs.runner import Report, job_handler, periodic
 
 JOB_KIND = "feed_import"
 UPLOADS = EncryptedUploads("feeds")
@@ -50,7 +50,6 @@ def feed_import_job(job: Any, report: Report) -> dict[str, Any]:
     if not keep:
         UPLOADS.delete(token)
         FeedBatch.objects.filter(upload_token=token).update(upload_token="")
-    purge_expired_uploads()  # housekeeping on the worker, so nobody has to remember the command
     return outcome.as_dict(max_errors=50)
 
 
@@ -63,6 +62,7 @@ def keep_hours() -> float:
     return float(value)
 
 
+@periodic("exchange.purge_uploads", every=3600)
 def purge_expired_uploads(*, hours: float | None = None, now: float | None = None) -> int:
     """Delete the encrypted feed uploads older than `hours` (default `keep_hours()`) that no
     queued or running import still needs; their dry runs can no longer be confirmed (the

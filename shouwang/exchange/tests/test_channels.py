@@ -310,3 +310,18 @@ def test_purge_uploads_is_a_command_too(client, persona, data_dir):
     assert not UPLOADS.exists(token) and "已删除 1 个" in out.getvalue()
     with pytest.raises(CommandError):
         call_command("purge_uploads", "--hours", "-1")
+
+
+def test_the_worker_purges_expired_uploads_as_its_housekeeping(client, persona, data_dir, settings):
+    from shouwang.jobs.runner import PERIODIC
+
+    every, housekeeping = PERIODIC["exchange.purge_uploads"]
+    assert every == 3600
+    settings.FEED_UPLOAD_KEEP_HOURS = 0
+    client.force_login(persona("department_officer"))
+    upload(client, good_claims(2))
+    run_job(Job.objects.get(kind="feed_import"))
+    token = FeedBatch.objects.get().upload_token
+    assert UPLOADS.exists(token)
+    housekeeping()  # as the worker calls it
+    assert not UPLOADS.exists(token)

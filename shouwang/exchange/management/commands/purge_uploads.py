@@ -1,8 +1,9 @@
 """`shouwang purge-uploads [--hours N]`: delete the encrypted feed uploads that dry runs kept
 for a confirmation that never came.
 
-Every feed import job does this too, on its way out; the command is for a cron job on a
-quiet platform, or to purge at once (`--hours 0`).
+A long-running job worker (`shouwang run-worker`) does this every hour as its housekeeping;
+the command is for platforms that run `run-worker --once` from cron, or to purge at once
+(`--hours 0`).
 """
 
 from __future__ import annotations
