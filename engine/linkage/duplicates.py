@@ -46,8 +46,9 @@ def find_duplicate_persons(
     con = duckdb_connection()
     try:
         con.register("in_registry", registry.select(list(REGISTRY_COLUMNS)))
-        prepared = prepare_records(registry, "member_key")
-        prior = settings.probability_two_random_records_match or 1.0 / max(registry.num_rows, 1)
+        prepared = prepare_records(registry, "member_key", settings)
+        # Even odds that a member was entered twice, spread over the registry (1 / size per pair).
+        prior = settings.pair_prior(registry.num_rows, 0.5)
         db_api = splink_db_api(con)
         linker = Linker(
             db_api.register(prepared, table_name="registry_members"),

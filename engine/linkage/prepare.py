@@ -27,6 +27,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from engine.linkage.settings import DEFAULT, LinkSettings
+
 # Surnames whose surname reading differs from the character's most common reading (多音字).
 SURNAME_READINGS = {
     "单": "shan",
@@ -74,23 +76,6 @@ _SEX = {"男": "M", "M": "M", "MALE": "M", "1": "M", "女": "F", "F": "F", "FEMA
 
 FEED_COLUMNS = ("row_id", "id_hash", "name", "birth_date", "sex", "village_code")
 REGISTRY_COLUMNS = ("member_key", "id_hash", "name", "birth_date", "sex", "village_code", "household_key")
-PREPARED_SCHEMA = pa.schema(
-    [
-        ("uid", pa.int64()),
-        ("id_hash", pa.string()),
-        ("name", pa.string()),
-        ("name_pinyin", pa.string()),
-        ("name_fuzzy", pa.string()),
-        ("name_initials", pa.string()),
-        ("surname_fuzzy", pa.string()),
-        ("birth_date", pa.date32()),
-        ("birth_ym", pa.string()),
-        ("birth_year", pa.int32()),
-        ("sex", pa.string()),
-        ("village_code", pa.string()),
-        ("township_code", pa.string()),
-    ]
-)
 
 
 def normalize_name(value: str | None) -> str | None:
@@ -170,41 +155,71 @@ def _codes(array: pa.ChunkedArray | pa.Array, length: int) -> pa.Array:
     return _map_distinct(array, clean, pa.string())
 
 
-def prepare_records(table: pa.Table, key: str) -> pa.Table:
-    """Standardised linkage columns (`PREPARED_SCHEMA`) of a feed (`key="row_id"`) or registry
-    (`key="member_key"`) table. An optional `township_code` column fills in the township where a
-    feed knows only that (e.g. a file with a township but no village column)."""
+def _text(value: object) -> str | None:
+    if value is None:
+        return None
+    text = " ".join(unicodedata.normalize("NFKC", str(value)).split()).lower()
+    return text or None
+
+
+def prepared_columns(settings: LinkSettings) -> list[tuple[str, pa.DataType]]:
+    """The prepared table's columns for these comparisons (beyond `uid`)."""
+    out: list[tuple[str, pa.DataType]] = []
+    for spec in settings.comparisons:
+        c = spec.column
+        if spec.method == "name":
+            out += [(c, pa.string()), *((f"{c}_{s}", pa.string()) for s in ("pinyin", "fuzzy", "initials", "surname"))]
+        elif spec.method == "date":
+            out += [(c, pa.date32()), (f"{c}_ym", pa.string()), (f"{c}_year", pa.int32())]
+        elif spec.method == "place":
+            out += [(c, pa.string()), ("township_code", pa.string())]
+        else:
+            out.append((c, pa.string()))
+    return out
+
+
+def prepare_records(table: pa.Table, key: str, settings: LinkSettings = DEFAULT) -> pa.Table:
+    """The standardised columns the comparisons of `settings` compare, for a feed
+    (`key="row_id"`) or registry (`key="member_key"`) table, keyed `uid`. A column the table
+    lacks is null (neutral in every comparison). An optional `township_code` column fills in
+    the township where a feed knows only that (a file with a township but no village)."""
     n = table.num_rows
-    names = _map_distinct(_column(table, "name", pa.string()), normalize_name, pa.string())
-    spellings = _map_distinct(
-        names,
-        lambda v: dict(zip(("p", "f", "i", "s"), name_spellings(v), strict=True)),
-        pa.struct([("p", pa.string()), ("f", pa.string()), ("i", pa.string()), ("s", pa.string())]),
-    )
-    birth = _column(table, "birth_date", pa.date32())
-    village = _codes(_column(table, "village_code", pa.string()), 12)
-    township = _codes(_column(table, "village_code", pa.string()), 9)
-    if "township_code" in table.column_names:
-        township = pc.coalesce(township, _codes(_column(table, "township_code", pa.string()), 9))
-    id_hash = _column(table, "id_hash", pa.string())
-    id_hash = pc.if_else(pc.equal(id_hash, ""), pa.scalar(None, pa.string()), id_hash)
-    columns = [
-        _column(table, key, pa.int64()),
-        id_hash,
-        names,
-        pc.struct_field(spellings, "p"),
-        pc.struct_field(spellings, "f"),
-        pc.struct_field(spellings, "i"),
-        pc.struct_field(spellings, "s"),
-        birth,
-        pc.strftime(birth, format="%Y-%m"),
-        pc.year(birth).cast(pa.int32()),
-        _map_distinct(_column(table, "sex", pa.string()), normalize_sex, pa.string()),
-        village,
-        township,
-    ]
+    arrays: dict[str, pa.Array | pa.ChunkedArray] = {"uid": _column(table, key, pa.int64())}
+    for spec in settings.comparisons:
+        c = spec.column
+        if spec.method == "name":
+            names = _map_distinct(_column(table, c, pa.string()), normalize_name, pa.string())
+            spellings = _map_distinct(
+                names,
+                lambda v: dict(zip(("p", "f", "i", "s"), name_spellings(v), strict=True)),
+                pa.struct([("p", pa.string()), ("f", pa.string()), ("i", pa.string()), ("s", pa.string())]),
+            )
+            arrays[c] = names
+            for part, field_ in (("pinyin", "p"), ("fuzzy", "f"), ("initials", "i"), ("surname", "s")):
+                arrays[f"{c}_{part}"] = pc.struct_field(spellings, field_)
+        elif spec.method == "date":
+            dates = _column(table, c, pa.date32())
+            arrays[c] = dates
+            arrays[f"{c}_ym"] = pc.strftime(dates, format="%Y-%m")
+            arrays[f"{c}_year"] = pc.year(dates).cast(pa.int32())
+        elif spec.method == "sex":
+            arrays[c] = _map_distinct(_column(table, c, pa.string()), normalize_sex, pa.string())
+        elif spec.method == "place":
+            raw = _column(table, c, pa.string())
+            township = _codes(raw, 9)
+            if "township_code" in table.column_names:
+                township = pc.coalesce(township, _codes(_column(table, "township_code", pa.string()), 9))
+            arrays[c] = _codes(raw, 12)
+            arrays["township_code"] = township
+        elif spec.method == "id":
+            values = _column(table, c, pa.string())
+            arrays[c] = pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.string()), values)
+        else:
+            arrays[c] = _map_distinct(_column(table, c, pa.string()), _text, pa.string())
+    schema = pa.schema([("uid", pa.int64()), *prepared_columns(settings)])
     out = pa.Table.from_arrays(
-        [pa.chunked_array([c]) if isinstance(c, pa.Array) else c for c in columns], schema=PREPARED_SCHEMA
+        [pa.chunked_array([a]) if isinstance(a, pa.Array) else a for a in (arrays[f.name] for f in schema)],
+        schema=schema,
     )
     assert out.num_rows == n
     return out

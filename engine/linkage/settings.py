@@ -1,22 +1,28 @@
-"""Linkage settings: thresholds, blocking rules and the probabilistic model, as frozen dataclasses.
+"""Linkage settings: thresholds, the prior, blocking rules and the probabilistic model, as frozen dataclasses.
 
 Authoring, not implementing (Splink's own motto): everything that decides a link is here, named
 and serialisable (`to_dict` / `from_dict`), so a run's manifest can record exactly which model
 linked a batch. `splink_settings()` turns it into the settings dictionary Splink reads; the SQL
-in it is plain (`=`, `IS NULL`, `jaro_winkler_similarity`), so DuckDB and Spark both run it.
+in it is plain (`=`, `IS NULL`, `jaro_winkler_similarity`, `levenshtein`), so DuckDB and Spark
+both run it.
 
-The m and u probabilities are fixed, not trained per batch: a department batch has a few
-hundred rows without a usable ID, too few for expectation maximisation to be stable, and a
-model that changes with every batch would link the same row differently on Monday and
-Tuesday. The values below are documented estimates (docs/linkage.md), checked against the
-synthetic county's planted noise; the per-value u of names comes from term frequencies in the
-data (a common name like 王伟 is weaker evidence than a rare one), which Splink computes at run
-time.
+A comparison is declared by its column, a `method` (how its levels are told apart) and the
+m/u probabilities of those levels: `name` (Chinese names: exact, homophone pinyin, 模糊音,
+Jaro-Winkler on pinyin), `date`, `sex`, `place` (village, township), `id` (hashed ID numbers),
+and the generic `exact`, `jaro_winkler` and `levenshtein` for other sources (FEBRL's columns).
+
+The m and u probabilities of the default model are fixed, not trained per batch: a department
+batch has a few hundred rows without a usable ID, too few for expectation maximisation to be
+stable, and a model that changes with every batch would link the same row differently on
+Monday and Tuesday. The values below are documented estimates (docs/linkage.md); the per-value
+u of names comes from term frequencies among registry members (a common name like 王伟 is
+weaker evidence than a rare one). A model for another kind of data is estimated once with
+`engine.linkage.estimate_settings` and then frozen the same way.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 
@@ -29,12 +35,29 @@ class Level:
     u: float
 
 
+# Levels each method tells apart, in decreasing agreement (after the null level); `thresholds`
+# add one level each where the method has them.
+METHODS = ("name", "date", "sex", "place", "id", "exact", "jaro_winkler", "levenshtein")
+_FIXED_LEVELS = {"name": 4, "date": 4, "sex": 2, "place": 4, "id": 2, "exact": 2, "jaro_winkler": 2, "levenshtein": 2}
+
+
 @dataclass(frozen=True, slots=True)
 class ComparisonSpec:
-    """The m/u probabilities of one compared column, levels in decreasing agreement."""
+    """How one column is compared: its method, the thresholds of graded methods, and the m/u
+    probabilities of its levels (in decreasing agreement, the last one "else")."""
 
     column: str
     levels: tuple[Level, ...]
+    method: str = "exact"
+    thresholds: tuple[float, ...] = ()
+    term_frequency: bool = False  # adjust exact agreement by the value's frequency in the registry
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ValueError(f"{self.column}: unknown comparison method {self.method!r}")
+        want = _FIXED_LEVELS[self.method] + (len(self.thresholds) if self.method in _GRADED else 0)
+        if len(self.levels) != want:
+            raise ValueError(f"{self.column}: method {self.method!r} has {want} levels, not {len(self.levels)}")
 
     def level(self, label: str) -> Level:
         for lv in self.levels:
@@ -42,6 +65,8 @@ class ComparisonSpec:
                 return lv
         raise KeyError(f"{self.column}: no level {label!r}")
 
+
+_GRADED = ("name", "jaro_winkler", "levenshtein")
 
 # m: how a department writes a registered person's value; u: how often two different people
 # agree by chance in a county of ~100,000 members in ~60 villages, checked against Splink's
@@ -57,6 +82,9 @@ NAME = ComparisonSpec(
         Level("jaro_winkler_low", 0.006, 0.03),
         Level("else", 0.007, 0.9651),
     ),
+    method="name",
+    thresholds=(0.92, 0.8),  # Jaro-Winkler on the names' pinyin
+    term_frequency=True,
 )
 BIRTH_DATE = ComparisonSpec(
     "birth_date",
@@ -66,8 +94,9 @@ BIRTH_DATE = ComparisonSpec(
         Level("year", 0.01, 0.014),
         Level("else", 0.02, 0.98476),
     ),
+    method="date",
 )
-SEX = ComparisonSpec("sex", (Level("exact", 0.98, 0.5), Level("else", 0.02, 0.5)))
+SEX = ComparisonSpec("sex", (Level("exact", 0.98, 0.5), Level("else", 0.02, 0.5)), method="sex")
 VILLAGE = ComparisonSpec(
     "village_code",
     (
@@ -78,50 +107,66 @@ VILLAGE = ComparisonSpec(
         Level("township", 0.05, 0.1),  # same 9-digit township prefix, other village
         Level("else", 0.05, 0.884),
     ),
+    method="place",
 )
 # A row reaches the probabilistic step only if its ID hash matched nobody; a *valid* ID that
 # differs from a candidate's is strong evidence against that candidate (a person outside the
-# registry), while a missing or invalid ID (null hash) says nothing.
-ID_HASH = ComparisonSpec("id_hash", (Level("exact", 0.99, 0.000001), Level("different", 0.002, 0.999999)))
+# registry), while a missing or invalid ID (null hash) says nothing. GB 11643's check digit
+# catches every single wrong digit and every swap of neighbours, so a registered person's
+# number written as another *valid* one takes two errors at once (or a corrected number): about
+# one in 5,000 numbers, m = 0.0002.
+ID_HASH = ComparisonSpec("id_hash", (Level("exact", 0.99, 0.000001), Level("different", 0.0002, 0.999999)), method="id")
 
 
 @dataclass(frozen=True)
 class LinkSettings:
     """How feed rows are linked to registry members.
 
-    - `accept`: a candidate whose match probability (normalised over the row's candidates, so
-      two equally good members share it) reaches this is linked;
+    - `accept`: a candidate whose match probability (normalised over the row's candidates and
+      "not in the registry", so two equally good members share it) reaches this is linked;
     - `review`: below `accept`, a row whose best candidate reaches this on its own (pairwise)
       probability goes to the review queue; below it the row stays unmatched;
-    - `probability_two_random_records_match`: the prior; `None` means 1 / registry size (each
-      feed row is one of the registry's members or nobody);
+    - `member_prior`: the prior chance that a row without a usable ID is one of the registry's
+      members; `None` estimates it from the batch itself — the share of its rows *with* a
+      valid ID that matched a member exactly, (exact + 1) / (with ID + 2) — capped at
+      `max_member_prior`, because people outside the registry may lack an ID more often than
+      members do;
+    - `probability_two_random_records_match`: Splink's prior per pair; when set it overrides
+      `member_prior`;
     - `blocking_rules`: which pairs are compared at all (Splink syntax, `l.` feed, `r.` registry);
-    - `comparisons`: m/u probabilities per column and level;
-    - `name_jaro_winkler`: the two Jaro-Winkler thresholds on the names' pinyin;
-    - `term_frequency_names`: adjust name agreement by the name's frequency;
+    - `comparisons`: method and m/u probabilities per column;
+    - `repeat_in_group`: for rows sharing a `group_key` (a kind whose key allows a person once
+      per year, per date …), the factor applied to a candidate already linked by ID in the same
+      group — a department listing one person twice in one period, once without the ID;
     - `min_pair_probability`: pairs scoring below this are dropped before ranking;
     - `max_candidates`: candidates kept per row for the review queue.
     """
 
     accept: float = 0.95
     review: float = 0.5
+    member_prior: float | None = None
+    max_member_prior: float = 0.95
     probability_two_random_records_match: float | None = None
     blocking_rules: tuple[str, ...] = (
         "l.birth_date = r.birth_date",
         "l.name_fuzzy = r.name_fuzzy",
         "l.village_code = r.village_code AND l.name_initials = r.name_initials",
-        "l.birth_year = r.birth_year AND l.surname_fuzzy = r.surname_fuzzy AND l.sex = r.sex",
+        "l.birth_date_year = r.birth_date_year AND l.name_surname = r.name_surname AND l.sex = r.sex",
     )
     duplicate_blocking_rules: tuple[str, ...] = ("l.birth_date = r.birth_date AND l.name_fuzzy = r.name_fuzzy",)
     comparisons: tuple[ComparisonSpec, ...] = (NAME, BIRTH_DATE, SEX, VILLAGE, ID_HASH)
-    name_jaro_winkler: tuple[float, float] = (0.92, 0.8)
-    term_frequency_names: bool = True
+    repeat_in_group: float = 0.01
     min_pair_probability: float = 1e-6
     max_candidates: int = 3
 
     def __post_init__(self) -> None:
         if not 0.0 < self.review <= self.accept <= 1.0:
             raise ValueError("thresholds must satisfy 0 < review <= accept <= 1")
+        for prior in (self.member_prior, self.max_member_prior):
+            if prior is not None and not 0.0 < prior < 1.0:
+                raise ValueError("member priors must lie strictly between 0 and 1")
+        if not 0.0 < self.repeat_in_group <= 1.0:
+            raise ValueError("repeat_in_group must be in (0, 1]")
         for spec in self.comparisons:
             for lv in spec.levels:
                 if not (0.0 < lv.m <= 1.0 and 0.0 < lv.u <= 1.0):
@@ -133,6 +178,21 @@ class LinkSettings:
                 return spec
         raise KeyError(column)
 
+    def with_levels(self, column: str, levels: tuple[Level, ...]) -> LinkSettings:
+        """These settings with other m/u probabilities for one comparison."""
+        specs = tuple(replace(s, levels=levels) if s.column == column else s for s in self.comparisons)
+        return replace(self, comparisons=specs)
+
+    def pair_prior(self, members: int, member_prior: float) -> float:
+        """Splink's `probability_two_random_records_match` for a row that is one of `members`
+        with probability `member_prior` (each equally likely) or nobody: its odds are
+        member_prior / (members × (1 − member_prior)), so the normalised probabilities of a
+        row's candidates (link.py) are the posterior of "which member, or nobody"."""
+        if self.probability_two_random_records_match is not None:
+            return self.probability_two_random_records_match
+        n = max(members, 1)
+        return member_prior / (member_prior + n * (1.0 - member_prior))
+
     # -- serialisation ------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -142,24 +202,28 @@ class LinkSettings:
         data = dict(data)
         if "comparisons" in data:
             data["comparisons"] = tuple(
-                ComparisonSpec(c["column"], tuple(Level(**lv) for lv in c["levels"])) for c in data["comparisons"]
+                ComparisonSpec(
+                    c["column"],
+                    tuple(Level(**lv) for lv in c["levels"]),
+                    method=c.get("method", "exact"),
+                    thresholds=tuple(c.get("thresholds", ())),
+                    term_frequency=bool(c.get("term_frequency", False)),
+                )
+                for c in data["comparisons"]
             )
-        for key in ("blocking_rules", "duplicate_blocking_rules", "name_jaro_winkler"):
+        for key in ("blocking_rules", "duplicate_blocking_rules"):
             if key in data:
                 data[key] = tuple(data[key])
         return cls(**data)
 
     # -- the Splink model ---------------------------------------------------------------------
     def splink_settings(self, *, prior: float, link_type: str = "link_only", with_id: bool = True) -> dict[str, Any]:
-        """The Splink settings dictionary: fixed m/u, the comparisons below, our blocking rules.
+        """The Splink settings dictionary: fixed m/u, the comparisons, our blocking rules.
 
         `link_type="dedupe_only"` (duplicates inside the registry) leaves the ID comparison out
         (duplicates are precisely members with different IDs) and uses the duplicate blocking.
         """
-        comparisons = [self._name_comparison(), self._birth_comparison(), self._sex_comparison()]
-        comparisons.append(self._village_comparison())
-        if with_id:
-            comparisons.append(self._id_comparison())
+        comparisons = [splink_comparison(s) for s in self.comparisons if with_id or s.method != "id"]
         rules = self.blocking_rules if link_type == "link_only" else self.duplicate_blocking_rules
         return {
             "link_type": link_type,
@@ -171,90 +235,76 @@ class LinkSettings:
             "retain_intermediate_calculation_columns": False,
         }
 
-    @staticmethod
-    def _null(column: str) -> dict[str, Any]:
-        return {"sql_condition": f'"{column}_l" IS NULL OR "{column}_r" IS NULL', "is_null_level": True}
+    def term_frequency_columns(self) -> list[str]:
+        """Prepared columns whose per-value u comes from the registry's frequencies."""
+        out: list[str] = []
+        for s in self.comparisons:
+            if s.term_frequency:
+                out.append(s.column)
+                if s.method == "name":
+                    out.append(f"{s.column}_pinyin")
+        return out
 
-    @staticmethod
-    def _level(spec: ComparisonSpec, label: str, sql: str, **extra: Any) -> dict[str, Any]:
-        lv = spec.level(label)
-        return {"sql_condition": sql, "label_for_charts": label, "m_probability": lv.m, "u_probability": lv.u, **extra}
 
-    def _name_comparison(self) -> dict[str, Any]:
-        s = self.comparison("name")
-        high, low = self.name_jaro_winkler
-        tf_name = {"tf_adjustment_column": "name", "tf_adjustment_weight": 1.0} if self.term_frequency_names else {}
-        tf_py = (
-            {"tf_adjustment_column": "name_pinyin", "tf_adjustment_weight": 1.0} if self.term_frequency_names else {}
-        )
-        jw = 'jaro_winkler_similarity("name_pinyin_l", "name_pinyin_r")'
-        return {
-            "output_column_name": "name",
-            "comparison_levels": [
-                self._null("name"),
-                self._level(s, "exact", '"name_l" = "name_r"', **tf_name),
-                self._level(s, "pinyin", '"name_pinyin_l" = "name_pinyin_r"', **tf_py),
-                self._level(s, "fuzzy_pinyin", '"name_fuzzy_l" = "name_fuzzy_r"'),
-                self._level(s, "jaro_winkler_high", f"{jw} >= {high}"),
-                self._level(s, "jaro_winkler_low", f"{jw} >= {low}"),
-                self._level(s, "else", "ELSE"),
-            ],
-        }
+def _null(column: str) -> dict[str, Any]:
+    return {"sql_condition": f'"{column}_l" IS NULL OR "{column}_r" IS NULL', "is_null_level": True}
 
-    def _birth_comparison(self) -> dict[str, Any]:
-        s = self.comparison("birth_date")
-        return {
-            "output_column_name": "birth_date",
-            "comparison_levels": [
-                self._null("birth_date"),
-                self._level(s, "exact", '"birth_date_l" = "birth_date_r"'),
-                self._level(s, "year_month", '"birth_ym_l" = "birth_ym_r"'),
-                self._level(s, "year", '"birth_year_l" = "birth_year_r"'),
-                self._level(s, "else", "ELSE"),
-            ],
-        }
 
-    def _sex_comparison(self) -> dict[str, Any]:
-        s = self.comparison("sex")
-        return {
-            "output_column_name": "sex",
-            "comparison_levels": [
-                self._null("sex"),
-                self._level(s, "exact", '"sex_l" = "sex_r"'),
-                self._level(s, "else", "ELSE"),
-            ],
-        }
+def _level(lv: Level, sql: str, **extra: Any) -> dict[str, Any]:
+    return {"sql_condition": sql, "label_for_charts": lv.label, "m_probability": lv.m, "u_probability": lv.u, **extra}
 
-    def _village_comparison(self) -> dict[str, Any]:
-        s = self.comparison("village_code")
-        return {
-            "output_column_name": "village_code",
-            "comparison_levels": [
-                {
-                    "sql_condition": '"township_code_l" IS NULL OR "township_code_r" IS NULL',
-                    "is_null_level": True,
-                },
-                self._level(s, "exact", '"village_code_l" = "village_code_r"'),
-                self._level(
-                    s,
-                    "township_only",
-                    '("village_code_l" IS NULL OR "village_code_r" IS NULL) AND "township_code_l" = "township_code_r"',
-                ),
-                self._level(s, "township", '"township_code_l" = "township_code_r"'),
-                self._level(s, "else", "ELSE"),
-            ],
-        }
 
-    def _id_comparison(self) -> dict[str, Any]:
-        s = self.comparison("id_hash")
-        return {
-            "output_column_name": "id_hash",
-            "comparison_levels": [
-                self._null("id_hash"),
-                self._level(s, "exact", '"id_hash_l" = "id_hash_r"'),
-                self._level(s, "different", "ELSE"),
-            ],
-        }
+def _tf(spec: ComparisonSpec, column: str) -> dict[str, Any]:
+    return {"tf_adjustment_column": column, "tf_adjustment_weight": 1.0} if spec.term_frequency else {}
+
+
+def splink_comparison(spec: ComparisonSpec) -> dict[str, Any]:
+    """One comparison in Splink's dictionary form, from its method (see the module doc)."""
+    c, lv = spec.column, spec.levels
+    eq = f'"{c}_l" = "{c}_r"'
+    levels: list[dict[str, Any]]
+    if spec.method == "name":
+        jw = f'jaro_winkler_similarity("{c}_pinyin_l", "{c}_pinyin_r")'
+        levels = [
+            _null(c),
+            _level(lv[0], eq, **_tf(spec, c)),
+            _level(lv[1], f'"{c}_pinyin_l" = "{c}_pinyin_r"', **_tf(spec, f"{c}_pinyin")),
+            _level(lv[2], f'"{c}_fuzzy_l" = "{c}_fuzzy_r"'),
+            *(_level(level, f"{jw} >= {float(t)}") for level, t in zip(lv[3:-1], spec.thresholds, strict=True)),
+            _level(lv[-1], "ELSE"),
+        ]
+    elif spec.method == "date":
+        levels = [
+            _null(c),
+            _level(lv[0], eq),
+            _level(lv[1], f'"{c}_ym_l" = "{c}_ym_r"'),
+            _level(lv[2], f'"{c}_year_l" = "{c}_year_r"'),
+            _level(lv[3], "ELSE"),
+        ]
+    elif spec.method == "place":
+        levels = [
+            {"sql_condition": '"township_code_l" IS NULL OR "township_code_r" IS NULL', "is_null_level": True},
+            _level(lv[0], eq),
+            _level(lv[1], f'("{c}_l" IS NULL OR "{c}_r" IS NULL) AND "township_code_l" = "township_code_r"'),
+            _level(lv[2], '"township_code_l" = "township_code_r"'),
+            _level(lv[3], "ELSE"),
+        ]
+    elif spec.method in ("jaro_winkler", "levenshtein"):
+
+        def graded(t: float) -> str:
+            if spec.method == "jaro_winkler":
+                return f'jaro_winkler_similarity("{c}_l", "{c}_r") >= {float(t)}'
+            return f'levenshtein("{c}_l", "{c}_r") <= {int(t)}'
+
+        levels = [
+            _null(c),
+            _level(lv[0], eq, **_tf(spec, c)),
+            *(_level(level, graded(t)) for level, t in zip(lv[1:-1], spec.thresholds, strict=True)),
+            _level(lv[-1], "ELSE"),
+        ]
+    else:  # exact, sex, id: agree or not
+        levels = [_null(c), _level(lv[0], eq, **_tf(spec, c)), _level(lv[1], "ELSE")]
+    return {"output_column_name": c, "comparison_levels": levels}
 
 
 DEFAULT = LinkSettings()

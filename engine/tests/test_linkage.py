@@ -13,9 +13,21 @@ import json
 import random
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
-from engine.linkage import DEFAULT, LinkResult, LinkSettings, find_duplicate_persons, link_records
+from engine.linkage import (
+    DEFAULT,
+    PLACES_SCHEMA,
+    ComparisonSpec,
+    Level,
+    LinkResult,
+    LinkSettings,
+    estimate_settings,
+    find_duplicate_persons,
+    link_records,
+    resolve_places,
+)
 from engine.linkage.prepare import name_spellings, normalize_name, prepare_records
 
 V1, V2, V3 = "522630101201", "522630101202", "522630102203"  # V1, V2 in one township
@@ -161,7 +173,8 @@ def test_an_ambiguous_row_goes_to_review_not_accepted(result: LinkResult) -> Non
     assert offered[:2] == [4, 5]  # the reviewer is shown both, ranked deterministically
 
 
-def test_a_name_alone_is_never_enough_to_link(result: LinkResult) -> None:
+def test_a_name_alone_is_not_enough_to_link(result: LinkResult) -> None:
+    # (this batch's IDs are mostly outsiders': it gives no reason to think 潘金莲 is a member)
     assert _row(result, 107)["status"] != "accepted"
 
 
@@ -214,7 +227,7 @@ def test_prepared_columns_fold_sex_and_places() -> None:
     )
     rows = prepare_records(table, "row_id").to_pylist()
     assert rows[0]["sex"] == "M" and rows[0]["village_code"] == V1 and rows[0]["township_code"] == V1[:9]
-    assert rows[0]["birth_ym"] == "1980-05" and rows[0]["id_hash"] is None
+    assert rows[0]["birth_date_ym"] == "1980-05" and rows[0]["id_hash"] is None
     assert rows[1]["sex"] is None and rows[1]["village_code"] is None and rows[1]["name_pinyin"] is None
 
 
@@ -230,3 +243,205 @@ def test_the_spark_backend_says_it_is_not_there_yet(registry: pa.Table) -> None:
         link_records(_feed(), registry, backend="spark")
     with pytest.raises(ValueError, match="unknown"):
         link_records(_feed(), registry, backend="oracle")
+
+
+# -- what the batch itself says --------------------------------------------------------------
+# A department batch is mostly registry members with IDs. Its rows with an ID tell how likely a
+# row without one is a member, which members it lists already, and how often it repeats people.
+
+
+def _batch(registry: pa.Table, listed: list[int], extra: dict[int, tuple], *, group: str | None = None) -> pa.Table:
+    """Rows with the IDs of `listed` members (row_id 1000+), then the `extra` rows."""
+    people = {r["member_key"]: r for r in registry.to_pylist()}
+    rows = [
+        (1000 + i, people[k]["id_hash"], people[k]["name"], people[k]["birth_date"], people[k]["sex"], None)
+        for i, k in enumerate(listed)
+    ]
+    rows += [(k, *v) for k, v in extra.items()]
+    cols = list(zip(*rows, strict=True))
+    return pa.table(
+        {
+            "row_id": pa.array(cols[0], pa.int64()),
+            "id_hash": pa.array(cols[1], pa.string()),
+            "name": pa.array(cols[2], pa.string()),
+            "birth_date": pa.array(cols[3], pa.date32()),
+            "sex": pa.array(cols[4], pa.string()),
+            "village_code": pa.array(cols[5], pa.string()),
+            "group_key": pa.array([group] * len(rows), pa.string()),
+        }
+    )
+
+
+def _status(result: LinkResult, row_id: int) -> tuple[int | None, str]:
+    row = _row(result, row_id)
+    return row["member_key"], row["status"]
+
+
+def test_the_member_prior_comes_from_the_batchs_own_ids(registry: pa.Table) -> None:
+    members = registry.filter(pc.greater_equal(registry.column("member_key"), 100))
+    listed = members.column("member_key").to_pylist()[:200]
+    # a name and its village: strong enough in a batch of members, not in a batch of outsiders
+    ours = link_records(_batch(registry, listed, {1: (None, "陈明", None, None, V2)}), registry)
+    assert ours.member_prior == DEFAULT.max_member_prior  # 200 of 200 IDs are members': capped
+    assert _status(ours, 1) == (3, "accepted")
+    outsiders = _batch(registry, [], {1: (None, "陈明", None, None, V2)})
+    strangers = pa.table(
+        {
+            "row_id": pa.array(range(2000, 2200), pa.int64()),
+            "id_hash": pa.array([f"{k:064x}"[::-1] for k in range(200)], pa.string()),
+            "name": pa.array(["某人"] * 200, pa.string()),
+        }
+    )
+    theirs = link_records(pa.concat_tables([outsiders, strangers], promote_options="default"), registry)
+    assert theirs.member_prior < 0.01
+    assert _status(theirs, 1)[1] != "accepted"
+
+
+def test_a_rare_name_alone_links_only_when_the_batch_lists_its_bearer_by_id(registry: pa.Table) -> None:
+    # a quarter's claims: people come back, most with their ID; 刘德华 (member 6) is listed,
+    # 潘金莲 (member 8) is not, and each name is borne by one member only
+    fillers = registry.filter(pc.greater_equal(registry.column("member_key"), 100))
+    repeated = fillers.column("member_key").to_pylist()[:300]
+    listed = [*repeated, *repeated[:200], 6, 6]
+    rows = {1: (None, "刘德华", None, None, None), 2: (None, "潘金莲", None, None, None)}
+    result = link_records(_batch(registry, listed, rows), registry)
+    assert _status(result, 1) == (6, "accepted")
+    assert _status(result, 2)[1] == "review"  # the right person, probably: a reviewer decides
+
+
+def test_a_list_of_each_person_once_points_to_the_members_it_does_not_list_yet(registry: pa.Table) -> None:
+    # an enrolment year: every member listed by ID except the two 杨洋 and 张伟; a row without an
+    # ID named 杨洋 of V3 can only be one of the two; named 李秀英 (listed already) it is nobody
+    everyone = [k for k in registry.column("member_key").to_pylist() if k not in (1, 4, 5)]
+    rows = {1: (None, "杨洋", None, None, V3), 2: (None, "李秀英", None, None, V1), 3: (None, "张伟", None, None, V1)}
+    result = link_records(_batch(registry, everyone, rows, group="2025"), registry)
+    assert _status(result, 1)[1] == "review" and _status(result, 1)[0] in (4, 5)  # still two of them
+    assert _status(result, 2)[1] != "accepted"
+    assert _status(result, 3) == (1, "accepted")
+
+
+def test_two_rows_of_one_list_are_never_linked_to_one_member(registry: pa.Table) -> None:
+    everyone = [k for k in registry.column("member_key").to_pylist() if k != 1]
+    rows = {1: (None, "张伟", dt.date(1980, 5, 1), "M", V1), 2: (None, "章伟", dt.date(1980, 5, 1), "M", V1)}
+    result = link_records(_batch(registry, everyone, rows, group="2025"), registry)
+    assert sorted([_status(result, 1), _status(result, 2)]) == [(1, "accepted"), (1, "review")]
+
+
+def test_a_name_shared_by_many_members_is_no_question_for_a_reviewer(registry: pa.Table) -> None:
+    crowd = [
+        (k, f"{k:064x}", "王芳", dt.date(1960, 1, 1) + dt.timedelta(days=k), "F", V1, k) for k in range(5000, 5040)
+    ]
+    bigger = pa.concat_tables(
+        [
+            registry,
+            pa.Table.from_pylist(
+                [dict(zip(registry.column_names, r, strict=True)) for r in crowd], schema=registry.schema
+            ),
+        ]
+    )
+    listed = registry.column("member_key").to_pylist()[:300]
+    result = link_records(_batch(bigger, listed, {1: (None, "王芳", None, None, None)}), bigger)
+    assert _status(result, 1) == (None, "unmatched")  # forty namesakes: unmatched, not review
+
+
+# -- places by name ----------------------------------------------------------------------------
+
+PLACES = pa.table(
+    {
+        "village_code": ["522630001201", "522630101202", "522630102203", "522630102204", None],
+        "village_name": ["红阳村村民委员会", "施洞村村民委员会", "红阳村村民委员会", "南宫社区居民委员会", None],
+        "township_code": ["522630001", "522630101", "522630102", "522630102", "522630103"],
+        "township_name": ["台拱街道", "施洞镇", "南宫镇", "南宫镇", "革一镇"],
+    },
+    schema=PLACES_SCHEMA,
+)
+
+
+def test_village_and_township_names_become_codes_only_when_unambiguous() -> None:
+    villages = ["施洞村", "施洞", "红阳村", "红阳村", "南宫社区", None, None, "不存在村"]
+    townships = [None, None, None, "南宫", None, "革一镇", None, "台拱街道"]
+    addresses = [None, None, None, None, None, None, "台江县施洞镇施洞村3组", None]
+    village, township = resolve_places(
+        PLACES, len(villages), village=pa.array(villages), township=pa.array(townships), address=pa.array(addresses)
+    )
+    assert village.to_pylist() == [
+        "522630101202",  # 施洞村
+        "522630101202",  # 施洞: the 村 left out
+        None,  # 红阳村: there is one in 台拱街道 and one in 南宫镇
+        "522630102203",  # … the township tells which
+        "522630102204",  # a 社区
+        None,
+        "522630101202",  # from a housing address
+        None,
+    ]
+    assert township.to_pylist() == [
+        "522630101",
+        "522630101",
+        None,
+        "522630102",
+        "522630102",
+        "522630103",  # a township alone still counts
+        "522630101",
+        "522630001",  # an unknown village of a known township
+    ]
+
+
+# -- another kind of data: FEBRL's columns ------------------------------------------------------
+
+
+def _people(rows: list[tuple], key: str) -> pa.Table:
+    cols = list(zip(*rows, strict=True))
+    return pa.table(
+        {
+            key: pa.array(cols[0], pa.int64()),
+            "given_name": pa.array(cols[1], pa.string()),
+            "surname": pa.array(cols[2], pa.string()),
+            "date_of_birth": pa.array(cols[3], pa.string()),
+            "group_key": pa.array(["a"] * len(rows), pa.string()),
+        }
+    )
+
+
+def test_other_columns_are_compared_by_declared_generic_methods() -> None:
+    rng = random.Random(7)
+    letters = "abcdefghijklmnopqrstuvwxyz"
+
+    def word() -> str:
+        return "".join(rng.choice(letters) for _ in range(rng.randint(4, 8)))
+
+    people = [
+        (i, word(), word(), f"19{rng.randint(10, 99)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}")
+        for i in range(400)
+    ]
+    left = [(i, g, s, d) for i, g, s, d in people[:200]]
+    right = [(i, g if i % 3 else g[:-1] + "x", s, d if i % 5 else d[:6] + "99") for i, g, s, d in people]
+    jw = (Level("exact", 0.85, 0.003), Level("close", 0.1, 0.01), Level("else", 0.05, 0.987))
+    lev = (Level("exact", 0.85, 0.0005), Level("one_off", 0.1, 0.005), Level("else", 0.05, 0.9945))
+    settings = LinkSettings(
+        comparisons=(
+            ComparisonSpec("given_name", jw, method="jaro_winkler", thresholds=(0.9,)),
+            ComparisonSpec("surname", jw, method="jaro_winkler", thresholds=(0.9,)),
+            ComparisonSpec("date_of_birth", lev, method="levenshtein", thresholds=(2,)),
+        ),
+        blocking_rules=("l.surname = r.surname", "l.date_of_birth = r.date_of_birth"),
+    )
+    trained = estimate_settings(
+        _people(left, "row_id"),
+        _people(right, "member_key"),
+        settings,
+        em_blocking_rules=("l.surname = r.surname", "l.date_of_birth = r.date_of_birth"),
+        max_pairs=2e4,
+    )
+    assert trained != settings  # m/u from the data
+    result = link_records(_people(left, "row_id"), _people(right, "member_key"), trained)
+    links = result.links.to_pylist()
+    accepted = [r for r in links if r["status"] == "accepted"]
+    assert len(accepted) >= 190
+    assert all(r["row_id"] == r["member_key"] for r in accepted)
+
+
+def test_a_settings_declaration_is_checked() -> None:
+    with pytest.raises(ValueError, match="levels"):
+        ComparisonSpec("x", (Level("exact", 0.9, 0.1),), method="exact")
+    with pytest.raises(ValueError, match="method"):
+        ComparisonSpec("x", (Level("a", 0.9, 0.1), Level("b", 0.1, 0.9)), method="soundex")
