@@ -122,15 +122,90 @@ def add_row_ids(table: pa.Table) -> pa.Table:
     )
 
 
-def link_probabilistic(table: pa.Table, registry: pa.Table, settings: Any = None) -> ProbabilisticOutcome:
+def linkage_feed(table: pa.Table, kind: str | None = None, places: pa.Table | None = None) -> pa.Table:
+    """What `engine.linkage.link_records` compares, from a standardized (and exactly linked)
+    feed: the ID hash, name, birth date, sex (the ID's, else the file's 性别), the village and
+    township the file names (所在村, 乡镇（街道）, a housing address — resolved against the
+    county's `places`), and the group of rows that are distinct people by the kind's key."""
+    from engine.linkage.places import resolve_places
+    from engine.linkage.prepare import normalize_sex
+
+    n = table.num_rows
+    columns = table.column_names
+
+    def text(name: str) -> pa.ChunkedArray | None:
+        return table.column(name) if name in columns and table.column(name).null_count < n else None
+
+    sex = table.column("sex")
+    stated = text(STATED_SEX)
+    if stated is not None:
+        distinct = pc.unique(stated)
+        folded = pa.array([normalize_sex(v) for v in distinct.to_pylist()], pa.string())
+        sex = pc.coalesce(sex, pc.take(folded, pc.index_in(stated, value_set=distinct)))
+    if places is not None and places.num_rows:
+        village, township = resolve_places(
+            places, n, village=text("village"), township=text("township"), address=text("address")
+        )
+    else:
+        village = township = pa.nulls(n, pa.string())
+    return pa.table(
+        {
+            "row_id": table.column("row_id"),
+            "id_hash": table.column("id_hash"),
+            "name": table.column("name"),
+            "birth_date": table.column("birth_date"),
+            "sex": sex,
+            "village_code": village,
+            "township_code": township,
+            "group_key": group_keys(table, kind),
+        }
+    )
+
+
+STATED_SEX = "stated_sex"
+
+
+def group_keys(table: pa.Table, kind: str | None = None) -> pa.Array:
+    """Rows that are distinct people: the kind's key without the ID number (a person is
+    enrolled once a year, dies once …), over the key columns the file has; null where a key
+    value is missing, and for kinds without such a key."""
+    from engine.schemas.feeds import FEED_SCHEMAS
+
+    n = table.num_rows
+    kind = kind or (table.schema.metadata or {}).get(b"kind", b"").decode()
+    schema = FEED_SCHEMAS.get(kind)
+    if schema is None or "id_number" not in schema.key:
+        return pa.nulls(n, pa.string())
+    parts = [
+        pc.cast(table.column(c), pa.string())
+        for c in schema.key
+        if c != "id_number" and c in table.column_names and table.column(c).null_count < n
+    ]
+    if not parts:
+        return pa.array([kind] * n, pa.string())  # one row per person in the whole file
+    joined = pc.binary_join_element_wise(*parts, "\x1f") if len(parts) > 1 else parts[0]
+    return pc.binary_join_element_wise(pa.scalar(kind), joined, "\x1f").combine_chunks()
+
+
+def link_probabilistic(
+    table: pa.Table,
+    registry: pa.Table,
+    settings: Any = None,
+    *,
+    places: pa.Table | None = None,
+    kind: str | None = None,
+) -> ProbabilisticOutcome:
     """Link the `unmatched` rows of an exactly linked feed with `engine.linkage.link_records`.
 
     `registry`: the county's members (member_key, household_key, id_hash, name, birth_date,
-    sex, village_code — `shouwang.registry.snapshot.member_snapshot`). Accepted rows get the
-    member's and household's keys and `probabilistic`; grey-zone rows `review` (their
-    candidates come back as `ReviewItem`s); the rest stay `unmatched`. The table gains
-    `row_id` and `link_probability` (1 for exact links, the model's normalised probability of
-    the best candidate for the rest it scored).
+    sex, village_code — `shouwang.registry.snapshot.member_snapshot`); `places`: the county's
+    villages and townships (`engine.linkage.places.PLACES_SCHEMA`), so that the names a file
+    gives become codes. The whole batch goes to the linkage — its rows with an ID set the
+    prior and show who a group already lists. Accepted rows get the member's and household's
+    keys and `probabilistic`; grey-zone rows `review` (their candidates come back as
+    `ReviewItem`s); the rest stay `unmatched`. The table gains `row_id` and
+    `link_probability` (1 for exact links, the model's normalised probability of the best
+    candidate for the rest it scored).
     """
     from engine.linkage import DEFAULT, link_records
 
@@ -142,21 +217,10 @@ def link_probabilistic(table: pa.Table, registry: pa.Table, settings: Any = None
     todo = pc.equal(status, LinkStatus.UNMATCHED.value)
     if not n or not pc.any(todo).as_py() or not registry.num_rows:
         return ProbabilisticOutcome(table.append_column("link_probability", probability), [], {"rows": 0})
-    rows = table.filter(todo)
-    feed = pa.table(
-        {
-            "row_id": rows.column("row_id"),
-            "id_hash": rows.column("id_hash"),
-            "name": rows.column("name"),
-            "birth_date": rows.column("birth_date"),
-            "sex": rows.column("sex"),
-            "village_code": pa.nulls(rows.num_rows, pa.string()),
-        }
-    )
-    result = link_records(feed, registry, settings or DEFAULT)
+    result = link_records(linkage_feed(table, kind, places), registry, settings or DEFAULT)
     links = result.links
     at = pc.index_in(table.column("row_id"), value_set=links.column("row_id"))
-    new_status = pc.take(links.column("status"), at)
+    new_status = pc.if_else(todo, pc.take(links.column("status"), at), pa.scalar(None, pa.string()))
     accepted = pc.fill_null(pc.equal(new_status, "accepted"), False)
     member_of = pc.take(links.column("member_key"), at)
     households = registry.column("household_key")

@@ -1,7 +1,8 @@
 """The twelve department feed kinds (部门数据比对), declared once after /shared/FEEDS.md.
 
 Every kind carries the common columns (``id_number``, ``name``, ``county_code`` and the
-optional ``birth_date``, which helps linkage when the ID is missing) followed by its own;
+optional ``birth_date``, which helps linkage when the ID is missing) followed by its own and
+the optional linkage hints ``stated_sex`` 性别, ``township`` 乡镇（街道） and ``village`` 所在村;
 ``water_safety`` is about a village, so ``village_code`` takes the place of ``id_number``
 (and it has no ``birth_date``). The Chinese ``label`` of a column is the first alias FEEDS.md gives it (the
 header written in templates); the further aliases and the canonical English name are accepted
@@ -67,6 +68,30 @@ BIRTH_DATE = Column(
 )
 
 
+# What many department files carry besides the ID and that linkage uses when the ID is missing
+# or wrong: the person's sex as the file states it (the ID's own wins when the ID is valid) and
+# where they live, by name. Optional text (refused only as any text is: too long, a formula);
+# names become division codes only when unambiguous in the county (engine.linkage.places).
+STATED_SEX = Column("stated_sex", "性别", help="可不填；身份证号缺失或错误时用于关联", example="男", max_length=20)
+TOWNSHIP = Column(
+    "township",
+    "乡镇（街道）",
+    aliases=("乡镇", "乡镇街道", "街道", "所属乡镇", "乡(镇)"),
+    help="可不填；身份证号缺失或错误时用于关联",
+    example="台拱街道",
+    max_length=100,
+)
+VILLAGE = Column(
+    "village",
+    "所在村",
+    aliases=("村", "村名", "行政村", "所属村", "村(社区)"),
+    help="可不填；身份证号缺失或错误时用于关联",
+    example="红阳村",
+    max_length=100,
+)
+LINKAGE_HINTS = (STATED_SEX, TOWNSHIP, VILLAGE)
+
+
 def _feed(
     kind: str,
     label: str,
@@ -81,7 +106,7 @@ def _feed(
     return TableSchema(
         kind=kind,
         label=label,
-        columns=common + columns,
+        columns=common + columns + LINKAGE_HINTS,
         key=key,
         description=f"{department}：{signals}",
     )

@@ -2,7 +2,8 @@
 
 After exact linkage (ID hash), the rows without a member — no ID, or a valid ID nobody in
 the registry has — go through `engine.linkage.link_records` against the county's members
-(`member_snapshot`): accepted links carry the member's and household's keys
+(`member_snapshot`), with the village and township names a file gives resolved against the
+county's divisions (`county_places`): accepted links carry the member's and household's keys
 (`link_status = probabilistic`), grey-zone rows become `LinkReview`s with their ranked
 candidates (`review`), the rest stay `unmatched` and are listed back to the department.
 
@@ -64,10 +65,27 @@ def link_batch_rows(table: pa.Table, kind: str, county: str) -> LinkageResult:
     from shouwang.registry.snapshot import member_snapshot
 
     try:
-        outcome = link_probabilistic(table, member_snapshot(county))
+        outcome = link_probabilistic(table, member_snapshot(county), places=county_places(county), kind=kind)
     except Exception as exc:  # Splink/DuckDB: whatever went wrong, nothing is stored
         raise LinkageError(f"{type(exc).__name__}: {exc}") from exc
     return LinkageResult(outcome.table, outcome.reviews, outcome.summary)
+
+
+def county_places(county: str) -> pa.Table:
+    """The county's villages with their townships, by NBS name (`engine.linkage.places`): what
+    a file's 所在村 / 乡镇（街道） / address is resolved against."""
+    from engine.linkage.places import PLACES_SCHEMA
+    from shouwang.regions.models import Level, Region
+
+    townships = dict(Region.objects.filter(code__startswith=county, level=Level.TOWNSHIP).values_list("code", "name"))
+    villages = Region.objects.filter(code__startswith=county, level=Level.VILLAGE).order_by("code")
+    rows = [(code, name, code[:9], townships.get(code[:9], "")) for code, name in villages.values_list("code", "name")]
+    rows += [("", "", code, name) for code, name in townships.items() if not any(r[2] == code for r in rows)]
+    columns = list(zip(*rows, strict=True)) if rows else [(), (), (), ()]
+    return pa.table(
+        {f.name: pa.array([v or None for v in c], f.type) for f, c in zip(PLACES_SCHEMA, columns, strict=True)},
+        schema=PLACES_SCHEMA,
+    )
 
 
 def create_reviews(batch: FeedBatch, reviews: list[ReviewItem]) -> int:
