@@ -298,6 +298,17 @@ def parse_code(value: Any, choices: Sequence[str]) -> str:
     raise ParseError("code", f"不在代码表中，可选值：{allowed}", f"not in the code list; allowed values: {allowed}")
 
 
+# Between the values of a CODES cell: 、，,；;/＋+ or blanks (counties write all of them).
+_CODE_SEPARATORS = re.compile(r"[、，,；;/／+＋\s]+")
+
+
+def parse_codes(value: Any, choices: Sequence[str]) -> tuple[str, ...]:
+    """Several values of a closed code list in one cell, in the code list's order, once each."""
+    parts = [p for p in _CODE_SEPARATORS.split(unicodedata.normalize("NFKC", str(value))) if p] or [""]
+    found = {parse_code(part, choices) for part in parts}
+    return tuple(c for c in choices if c in found)
+
+
 def parse_id(value: Any) -> IDNumber:
     """An ID number by GB 11643 (15-digit ones upgraded). Excel numbers of 18 digits have
     already lost their last digits to floating point and are refused as such."""
@@ -363,6 +374,8 @@ def parse_cell(column: Column, raw: Any) -> Any:
         return text or None
     if t is ColumnType.CODE:
         return parse_code(raw, column.choices)
+    if t is ColumnType.CODES:
+        return parse_codes(raw, column.choices)
     if t is ColumnType.BOOLEAN:
         return parse_boolean(raw)
     if t is ColumnType.ID_NUMBER:

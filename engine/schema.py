@@ -22,6 +22,7 @@ class ColumnType(StrEnum):
     INTEGER = "integer"
     BOOLEAN = "boolean"  # 是/否
     CODE = "code"  # one value of a closed code list
+    CODES = "codes"  # one or more values of a closed code list, e.g. 长期慢性病、残疾
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class Column:
     type: ColumnType = ColumnType.TEXT
     required: bool = False
     aliases: tuple[str, ...] = ()
-    choices: tuple[str, ...] = ()  # closed code list for CODE columns, in display order
+    choices: tuple[str, ...] = ()  # closed code list for CODE(S) columns, in display order
     help: str = ""
     example: str = ""
     max_length: int = 200

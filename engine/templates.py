@@ -22,6 +22,7 @@ TYPE_NAMES = {
     ColumnType.INTEGER: "整数",
     ColumnType.BOOLEAN: "是/否",
     ColumnType.CODE: "代码",
+    ColumnType.CODES: "代码，可填多个（用顿号“、”分隔）",
 }
 
 
@@ -69,7 +70,8 @@ def build_template_xlsx(schema: TableSchema) -> bytes:
                 type="list",
                 formula1=ref,
                 allow_blank=not column.required,
-                showErrorMessage=True,
+                # The list offers single values; a combination (长期慢性病、残疾) must be typeable.
+                showErrorMessage=column.type is not ColumnType.CODES,
                 errorTitle="不在代码表中",
                 error=f"请从下拉列表中选择{column.label}",
             )

@@ -63,6 +63,7 @@ class ValidRow:
 _CACHED_TYPES = frozenset(
     {
         ColumnType.CODE,
+        ColumnType.CODES,
         ColumnType.BOOLEAN,
         ColumnType.YEAR,
         ColumnType.MONTH,

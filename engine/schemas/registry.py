@@ -34,7 +34,11 @@ SCHOOL_STATUSES = (
     "硕士及以上",
     "失学辍学",
 )
+# 健康状况 of the collection form: "combinations allowed" (policy.md §11), e.g. 长期慢性病、残疾.
+# The registry keeps illness (one of ILLNESSES) and disability (DISABLED) apart.
 HEALTH_STATUSES = ("健康", "长期慢性病", "患有大病", "残疾")
+ILLNESSES = ("健康", "长期慢性病", "患有大病")
+DISABLED = "残疾"
 DISABILITY_TYPES = ("视力", "听力", "言语", "肢体", "智力", "精神", "多重")
 DISABILITY_GRADES = ("一级", "二级", "三级", "四级")
 LABOUR_CAPACITIES = ("技能劳动力", "普通劳动力", "弱劳动力或半劳动力", "丧失劳动力", "无劳动力")
@@ -106,7 +110,15 @@ REGISTRY_MEMBERS = TableSchema(
         Column("ethnicity", "民族", T.CODE, choices=ETHNICITIES, example="苗族"),
         Column("education", "文化程度", T.CODE, choices=EDUCATION_LEVELS, example="初中"),
         Column("school_status", "在校生情况", T.CODE, choices=SCHOOL_STATUSES, example="非在校生"),
-        Column("health", "健康状况", T.CODE, choices=HEALTH_STATUSES, example="健康"),
+        Column(
+            "health",
+            "健康状况",
+            T.CODES,
+            choices=HEALTH_STATUSES,
+            help="可填多项，用顿号分隔，如“长期慢性病、残疾”；同时填长期慢性病和患有大病时按患有大病登记；"
+            "残疾者请同时填写残疾类别和等级",
+            example="健康",
+        ),
         Column("disability_type", "残疾类别", T.CODE, choices=DISABILITY_TYPES),
         Column("disability_grade", "残疾等级", T.CODE, choices=DISABILITY_GRADES),
         Column(

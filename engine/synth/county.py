@@ -22,7 +22,7 @@ from engine.schemas.registry import REGISTRY_ACCOUNTS, REGISTRY_MEMBERS
 from engine.synth.divisions import DIVISIONS_DIR, County, load_county
 from engine.synth.feeds import GENERATORS, Context, plan_deaths, plan_serious
 from engine.synth.names import NamePool
-from engine.synth.population import Household, IdAllocator, build_households
+from engine.synth.population import Household, IdAllocator, add_illness_of_disabled, build_households
 from engine.synth.profiles import profile_for
 from engine.synth.writers import FeedWriter, NoiseRow, TruthRow, Written
 
@@ -104,7 +104,7 @@ def write_registry(households: list[Household], out_dir: Path, year: int) -> dic
                     m.ethnicity,
                     m.education,
                     m.school_status,
-                    m.health,
+                    m.health_text,
                     m.disability_type,
                     m.disability_grade,
                     m.labour,
@@ -176,6 +176,7 @@ def generate_county(
     hhs = build_households(
         county, profile, names, households, year, random.Random(f"{seed}:{county.code}:{year}:registry"), ids, progress
     )
+    add_illness_of_disabled(hhs, random.Random(f"{seed}:{county.code}:{year}:comorbidity"))
     ctx = Context(county=county, profile=profile, year=year, seed=seed, households=hhs, names=names, ids=ids)
     plan_deaths(ctx)
     plan_serious(ctx)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import random
 from dataclasses import dataclass, field
 
@@ -238,6 +239,11 @@ def _claim(
     rest = total - basic - critical
     assistance = rest * rng.uniform(0.3, 0.7) if vulnerable and visit != "门诊" else 0.0
     assistance = max(0.0, min(assistance, rest - min_oop))  # a planted claim keeps a large burden
+    assistance_paid = round(assistance, 2)
+    if min_oop:
+        # Rounding each figure to cents must not take a planted burden below its floor.
+        room = round(total, 2) - round(basic, 2) - round(critical, 2) - min_oop
+        assistance_paid = max(0.0, min(assistance_paid, math.floor(round(room * 100, 6)) / 100))
     town = m.household.village.township_name if m else ""
     return {
         "settle_date": when,
@@ -247,10 +253,8 @@ def _claim(
         "total_cost": round(total, 2),
         "basic_paid": round(basic, 2),
         "critical_paid": round(critical, 2),
-        "assistance_paid": round(assistance, 2),
-        "out_of_pocket": max(
-            0.0, round(round(total, 2) - round(basic, 2) - round(critical, 2) - round(assistance, 2), 2)
-        ),
+        "assistance_paid": assistance_paid,
+        "out_of_pocket": max(0.0, round(round(total, 2) - round(basic, 2) - round(critical, 2) - assistance_paid, 2)),
     }
 
 
@@ -600,7 +604,7 @@ def assistance_recipients(ctx: Context) -> list[tuple[FileSpec, list[Record]]]:
                         event_date=start,
                     )
                 )
-            if m.health == "残疾" and (m.disability_grade in ("一级", "二级") or m.dibao == "是"):
+            if m.disabled and (m.disability_grade in ("一级", "二级") or m.dibao == "是"):
                 rows.append(
                     _rec(
                         m,
@@ -886,7 +890,7 @@ def disabilities(ctx: Context) -> list[tuple[FileSpec, list[Record]]]:
     y = ctx.year
     rows: list[Record] = []
     for m in ctx.living:
-        if m.health == "残疾":
+        if m.disabled:
             issued = dt.date(y - rng.randint(1, 12), 1, 1) + dt.timedelta(days=rng.randrange(365))
             status = "注销" if m in ctx.deaths else "有效"
             rows.append(

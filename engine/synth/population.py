@@ -30,7 +30,8 @@ class Member:
     ethnicity: str = "汉族"
     education: str = ""
     school_status: str = "非在校生"
-    health: str = "健康"
+    health: str = "健康"  # illness: 健康 / 长期慢性病 / 患有大病
+    disabled: bool = False
     disability_type: str = ""
     disability_grade: str = ""
     labour: str = "普通劳动力"
@@ -41,6 +42,12 @@ class Member:
     dibao: str = "否"
     tekun: str = "否"
     death_date: dt.date | None = None
+
+    @property
+    def health_text(self) -> str:
+        """健康状况 as the registry file writes it: one value, or a combination."""
+        parts = [self.health] if self.health != "健康" or not self.disabled else []
+        return "、".join([*parts, "残疾"] if self.disabled else parts)
 
     @property
     def key(self) -> str:
@@ -290,12 +297,27 @@ def _adult_education(age: int, rng: random.Random) -> str:
     return pick(rng, (("小学", 8), ("初中", 50), ("高中", 15), ("中职", 14), ("大专", 8), ("本科及以上", 5)))
 
 
+def add_illness_of_disabled(households: list[Household], rng: random.Random) -> None:
+    """A disabled person may be chronically or seriously ill too (policy.md §11: 健康状况
+    combinations), at everyone's rates. Drawn after the households, from a stream of its own,
+    so the county drawn before illness and disability were recorded apart stays as it was."""
+    for hh in households:
+        boost = 1.35 if hh.escaped else 1.0
+        for m in hh.members:
+            if not m.disabled:
+                continue
+            if rng.random() < 0.006 + (0.01 if m.age >= 45 else 0):
+                m.health = "患有大病"
+            elif rng.random() < _chronic_rate(m.age) * boost:
+                m.health = "长期慢性病"
+
+
 def _fill_member(m: Member, rng: random.Random, profile: Profile, county: County, escaped: bool) -> None:
     m.school_status, m.education = _school(m.age, rng)
     boost = 1.35 if escaped else 1.0
     x = rng.random()
     if x < _disability_rate(m.age) * boost:
-        m.health = "残疾"
+        m.disabled = True
         m.disability_type = pick(rng, DISABILITY_TYPES)
         m.disability_grade = pick(rng, DISABILITY_GRADES)
     elif rng.random() < 0.006 + (0.01 if m.age >= 45 else 0):
@@ -306,11 +328,11 @@ def _fill_member(m: Member, rng: random.Random, profile: Profile, county: County
     # labour capacity (劳动技能): children and the old have none; health lowers it
     if m.age < 16 or studying or m.age >= 75:
         m.labour = "无劳动力"
-    elif m.health == "残疾" and m.disability_grade in ("一级", "二级"):
+    elif m.disabled and m.disability_grade in ("一级", "二级"):
         m.labour = "丧失劳动力"
     elif m.health == "患有大病":
         m.labour = "丧失劳动力" if rng.random() < 0.5 else "弱劳动力或半劳动力"
-    elif m.health in ("残疾", "长期慢性病") or m.age >= 65:
+    elif m.disabled or m.health == "长期慢性病" or m.age >= 65:
         m.labour = "弱劳动力或半劳动力"
     elif m.age >= 60:
         m.labour = "普通劳动力" if rng.random() < 0.4 else "弱劳动力或半劳动力"
@@ -437,7 +459,7 @@ def assign_household_flags(hh: Household, rng: random.Random, profile: Profile, 
                 for m in living:
                     m.dibao = "是"
             else:
-                target = max(living, key=lambda m: (m.health != "健康", m.age))
+                target = max(living, key=lambda m: (m.disabled or m.health != "健康", m.age))
                 target.dibao = "是"
     # housing and water: mostly safe
     hh.housing_grade = pick(rng, (("A", 70), ("B", 27), ("C", 2.4), ("D", 0.6)))

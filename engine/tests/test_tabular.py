@@ -93,7 +93,7 @@ def test_an_xlsx_with_title_rows_and_a_merged_two_row_header_is_read():
     assert not errors
     assert parsed[0].line == "Sheet1!4"
     assert parsed[0].values["relationship"] == "户主"
-    assert parsed[0].values["health"] == "健康"
+    assert parsed[0].values["health"] == ("健康",)
 
 
 def test_an_xlsx_with_numbers_and_dates_as_excel_stores_them():

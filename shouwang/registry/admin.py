@@ -12,7 +12,17 @@ from shouwang.registry.models import AnnualAccount, ChangeRecord, Household, Mem
 
 class MemberInline(admin.TabularInline):
     model = Member
-    fields = ("name", "relationship", "masked_id", "sex", "birth_date", "health", "labour_capacity", "death_date")
+    fields = (
+        "name",
+        "relationship",
+        "masked_id",
+        "sex",
+        "birth_date",
+        "health",
+        "disabled",
+        "labour_capacity",
+        "death_date",
+    )
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -48,8 +58,8 @@ class HouseholdAdmin(ScopedModelAdmin):
 
 @admin.register(Member)
 class MemberAdmin(ScopedModelAdmin):
-    list_display = ("name", "masked_id", "household", "relationship", "sex", "birth_date", "health")
-    list_filter = ("health", "relationship", "dibao", "tekun")
+    list_display = ("name", "masked_id", "household", "relationship", "sex", "birth_date", "health", "disabled")
+    list_filter = ("health", "disabled", "relationship", "dibao", "tekun")
     search_fields = ("name", "=id_number_tail", "=household__number")
     list_select_related = ("household",)
     exclude = ("id_number_hash", "id_number_encrypted")

@@ -18,7 +18,8 @@ HOUSING_GRADES = as_choices(spec.HOUSING_GRADES)
 RELATIONSHIPS = as_choices(spec.RELATIONSHIPS)
 EDUCATION_LEVELS = as_choices(spec.EDUCATION_LEVELS)
 SCHOOL_STATUSES = as_choices(spec.SCHOOL_STATUSES)
-HEALTH_STATUSES = as_choices(spec.HEALTH_STATUSES)
+HEALTH_STATUSES = as_choices(spec.HEALTH_STATUSES)  # the form's 健康状况, combinations allowed
+ILLNESSES = as_choices(spec.ILLNESSES)  # what Member.health holds; disability is Member.disabled
 DISABILITY_TYPES = as_choices(spec.DISABILITY_TYPES)
 DISABILITY_GRADES = as_choices(spec.DISABILITY_GRADES)
 LABOUR_CAPACITIES = as_choices(spec.LABOUR_CAPACITIES)
@@ -26,6 +27,7 @@ WORK_STATUSES = as_choices(spec.WORK_STATUSES)
 ETHNICITIES = as_choices(spec.ETHNICITIES)
 SEXES = [("M", "男"), ("F", "女")]
 
+HEALTHY = spec.ILLNESSES[0]  # 健康
 POVERTY_ESCAPED = "脱贫户"
 UNSAFE_HOUSING = {"C", "D"}
 # Labour capacities that count as "able to work" for development measures (开发式帮扶).

@@ -241,11 +241,11 @@ class MemberForm(StyledModelForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        if data.get("health") != "残疾":
+        if not data.get("disabled"):
             if data.get("disability_type"):
-                self.add_error("disability_type", _("只有健康状况为“残疾”的成员才能填写残疾类别"))
+                self.add_error("disability_type", _("只有勾选了“残疾”的成员才能填写残疾类别"))
             if data.get("disability_grade"):
-                self.add_error("disability_grade", _("只有健康状况为“残疾”的成员才能填写残疾等级"))
+                self.add_error("disability_grade", _("只有勾选了“残疾”的成员才能填写残疾等级"))
         return data
 
 

@@ -11,6 +11,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from engine.ids import mask
+from engine.schemas.registry import DISABLED
 from shouwang.core.scoping import RegionScopedManager
 from shouwang.registry import choices as c
 
@@ -131,6 +132,7 @@ class Member(models.Model):
         "education",
         "school_status",
         "health",
+        "disabled",
         "disability_type",
         "disability_grade",
         "labour_capacity",
@@ -155,7 +157,10 @@ class Member(models.Model):
     ethnicity = models.CharField(_("民族"), max_length=8, blank=True, choices=c.ETHNICITIES)
     education = models.CharField(_("文化程度"), max_length=8, blank=True, choices=c.EDUCATION_LEVELS)
     school_status = models.CharField(_("在校生情况"), max_length=8, blank=True, choices=c.SCHOOL_STATUSES)
-    health = models.CharField(_("健康状况"), max_length=8, default="健康", choices=c.HEALTH_STATUSES)
+    # 健康状况 allows combinations (policy.md §11): a disabled person may be chronically or
+    # seriously ill as well. Illness and disability are therefore two fields.
+    health = models.CharField(_("健康状况"), max_length=8, default="健康", choices=c.ILLNESSES)
+    disabled = models.BooleanField(_("残疾"), default=False)
     disability_type = models.CharField(_("残疾类别"), max_length=4, blank=True, choices=c.DISABILITY_TYPES)
     disability_grade = models.CharField(_("残疾等级"), max_length=4, blank=True, choices=c.DISABILITY_GRADES)
     labour_capacity = models.CharField(_("劳动技能"), max_length=12, blank=True, choices=c.LABOUR_CAPACITIES)
@@ -175,7 +180,8 @@ class Member(models.Model):
         ordering = ["household_id", "id"]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(health="残疾") | models.Q(disability_type=""), name="disability_type_needs_health"
+                condition=models.Q(disabled=True) | (models.Q(disability_type="") & models.Q(disability_grade="")),
+                name="disability_details_need_disabled",
             ),
         ]
 
@@ -190,6 +196,16 @@ class Member(models.Model):
     @property
     def is_deceased(self) -> bool:
         return self.death_date is not None
+
+    @property
+    def health_labels(self) -> list[str]:
+        """健康状况 as the collection form writes it: 健康, or each illness and 残疾."""
+        labels = [self.health] if self.health != c.HEALTHY or not self.disabled else []
+        return [*labels, DISABLED] if self.disabled else labels
+
+    @property
+    def health_display(self) -> str:
+        return "、".join(self.health_labels)
 
     def age(self, on: dt.date | None = None) -> int:
         on = on or dt.date.today()

@@ -179,7 +179,7 @@ def household_detail(request: HttpRequest, household_id: int) -> dict[str, Any]:
                 "ethnicity": m.ethnicity,
                 "education": m.education,
                 "school_status": m.school_status,
-                "health": m.health,
+                "health": m.health_display,  # 健康状况 as the form writes it: 长期慢性病、残疾
                 "disability_type": m.disability_type,
                 "disability_grade": m.disability_grade,
                 "labour_capacity": m.labour_capacity,

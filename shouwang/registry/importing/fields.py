@@ -24,7 +24,6 @@ ACCOUNT_FIELDS = {
 HEAD = "户主"
 ESCAPED = "脱贫户"
 EXIT_YEARS = (2014, 2020)
-DISABLED = "残疾"
 
 
 def _blank_value(model: Any, name: str) -> Any:

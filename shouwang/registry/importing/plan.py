@@ -12,14 +12,14 @@ from django.db.models import Count, F, Q
 
 from engine.ids import IDNumber
 from engine.schema import TableSchema
-from engine.schemas.registry import REGISTRY_ACCOUNTS, REGISTRY_MEMBERS
+from engine.schemas.registry import DISABLED, ILLNESSES, REGISTRY_ACCOUNTS, REGISTRY_MEMBERS
 from engine.validate import RowError, ValidRow, display_value
 from shouwang.core.protection import protector
 from shouwang.regions.models import Level, Region
 from shouwang.registry.actions import diff
+from shouwang.registry.choices import HEALTHY
 from shouwang.registry.importing.fields import (
     ACCOUNT_FIELDS,
-    DISABLED,
     ESCAPED,
     EXIT_YEARS,
     HEAD,
@@ -77,8 +77,33 @@ class _Plan:
 
     # -- members ------------------------------------------------------------------------------
 
+    def split_health(self, rows: list[ValidRow]) -> None:
+        """健康状况 (one or more of 健康/长期慢性病/患有大病/残疾) → Member.health + Member.disabled."""
+        for row in rows:
+            codes = row.values.get("health")
+            if codes is None:
+                row.values["disabled"] = None
+                continue
+            illnesses = [code for code in codes if code in ILLNESSES and code != HEALTHY]
+            if HEALTHY in codes and illnesses:
+                self.error(
+                    row.line,
+                    REGISTRY_MEMBERS,
+                    "health",
+                    "、".join(codes),
+                    "“健康”不能与疾病同时填写",
+                    "健康 (healthy) cannot be combined with an illness",
+                )
+                self.bad_households.add(row.values["household_number"])
+            # Both illnesses: the serious one is recorded (the column's help says so).
+            row.values["health"] = illnesses[-1] if illnesses else HEALTHY
+            row.values["disabled"] = DISABLED in codes
+
     def plan_members(self, rows: list[ValidRow], present: set[str]) -> None:
         S = REGISTRY_MEMBERS
+        if "health" in present:
+            self.split_health(rows)
+            present = present | {"disabled"}
         groups: dict[str, list[ValidRow]] = defaultdict(list)
         for row in rows:
             groups[row.values["household_number"]].append(row)
@@ -192,16 +217,16 @@ class _Plan:
                     unsure.add(number)
                     continue
                 member = current[0] if current is not None else None
-                health = v.get("health") if "health" in present else (member.health if member else None)
+                disabled = v.get("disabled") if "disabled" in present else (member.disabled if member else False)
                 for c in ("disability_type", "disability_grade"):
-                    if v.get(c) and health != DISABLED:
+                    if v.get(c) and not disabled:
                         self.error(
                             row.line,
                             S,
                             c,
                             v.get(c),
-                            "健康状况不是“残疾”时不应填写残疾类别或等级",
-                            "disability type and grade only apply when health is 残疾 (disabled)",
+                            "健康状况未含“残疾”时不应填写残疾类别或等级",
+                            "disability type and grade only apply when health includes 残疾 (disabled)",
                         )
                         bad.add(number)
                 relationship = v.get("relationship")
