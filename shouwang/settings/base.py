@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "shouwang.jobs",
     "shouwang.exchange",
     "shouwang.screening",
+    "shouwang.monitoring",
     "shouwang.api",
     "ninja",
     "shouwang.demo",
