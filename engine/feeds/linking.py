@@ -194,6 +194,8 @@ def link_probabilistic(
     *,
     places: pa.Table | None = None,
     kind: str | None = None,
+    backend: str = "duckdb",
+    spark: Any = None,
 ) -> ProbabilisticOutcome:
     """Link the `unmatched` rows of an exactly linked feed with `engine.linkage.link_records`.
 
@@ -205,7 +207,7 @@ def link_probabilistic(
     keys and `probabilistic`; grey-zone rows `review` (their candidates come back as
     `ReviewItem`s); the rest stay `unmatched`. The table gains `row_id` and
     `link_probability` (1 for exact links, the model's normalised probability of the best
-    candidate for the rest it scored).
+    candidate for the rest it scored). `backend="spark"` links on a Spark session (`spark`).
     """
     from engine.linkage import DEFAULT, link_records
 
@@ -217,7 +219,9 @@ def link_probabilistic(
     todo = pc.equal(status, LinkStatus.UNMATCHED.value)
     if not n or not pc.any(todo).as_py() or not registry.num_rows:
         return ProbabilisticOutcome(table.append_column("link_probability", probability), [], {"rows": 0})
-    result = link_records(linkage_feed(table, kind, places), registry, settings or DEFAULT)
+    result = link_records(
+        linkage_feed(table, kind, places), registry, settings or DEFAULT, backend=backend, spark=spark
+    )
     links = result.links
     at = pc.index_in(table.column("row_id"), value_set=links.column("row_id"))
     new_status = pc.if_else(todo, pc.take(links.column("status"), at), pa.scalar(None, pa.string()))

@@ -11,9 +11,11 @@ are listed too, with probability 1.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pyarrow as pa
 
-from engine.linkage.backends import check_backend, duckdb_connection, splink_db_api
+from engine.linkage.backends import check_backend, open_engine
 from engine.linkage.prepare import REGISTRY_COLUMNS, check_columns, prepare_records
 from engine.linkage.settings import DEFAULT, LinkSettings
 
@@ -31,7 +33,7 @@ DUPLICATES_SCHEMA = pa.schema(
 
 
 def find_duplicate_persons(
-    registry: pa.Table, settings: LinkSettings = DEFAULT, *, backend: str = "duckdb"
+    registry: pa.Table, settings: LinkSettings = DEFAULT, *, backend: str = "duckdb", spark: Any = None
 ) -> pa.Table:
     """Pairs of different members (member_key_l < member_key_r) that are probably one person.
 
@@ -43,21 +45,21 @@ def find_duplicate_persons(
     check_columns(registry, REGISTRY_COLUMNS, "registry")
     from splink import Linker  # the same Fellegi–Sunter model, in deduplication mode
 
-    con = duckdb_connection()
+    con = open_engine(backend, spark=spark)
     try:
         con.register("in_registry", registry.select(list(REGISTRY_COLUMNS)))
         prepared = prepare_records(registry, "member_key", settings)
         # Even odds that a member was entered twice, spread over the registry (1 / size per pair).
         prior = settings.pair_prior(registry.num_rows, 0.5)
-        db_api = splink_db_api(con)
+        db_api = con.splink_api()
         linker = Linker(
             db_api.register(prepared, table_name="registry_members"),
-            settings.splink_settings(prior=prior, link_type="dedupe_only", with_id=False),
+            settings.splink_settings(prior=prior, link_type="dedupe_only", with_id=False, dialect=con.dialect),
             log_level=None,
         )
         pairs = linker.inference.predict(threshold_match_probability=settings.review, warning_mode="never")
         con.register("prepared", prepared)
-        table = con.sql(  # only Splink's own table name is interpolated
+        table = con.arrow(  # only Splink's own table name is interpolated
             f"""
             WITH scored AS (
                 SELECT least(uid_l, uid_r) AS a, greatest(uid_l, uid_r) AS b, match_probability
@@ -86,7 +88,7 @@ def find_duplicate_persons(
             JOIN prepared py ON py.uid = c.b
             ORDER BY c.match_probability DESC, c.a, c.b
             """  # noqa: S608
-        ).to_arrow_table()
+        )
     finally:
         con.close()
     return table.cast(DUPLICATES_SCHEMA)

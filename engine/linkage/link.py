@@ -22,14 +22,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from engine.linkage.backends import check_backend, duckdb_connection, splink_db_api
+from engine.linkage.backends import DuckDBEngine, SparkEngine, check_backend, open_engine
 from engine.linkage.prepare import check_columns, prepare_records
 from engine.linkage.settings import DEFAULT, LinkSettings
 
+Engine = DuckDBEngine | SparkEngine
 METHODS = ("exact_id", "probabilistic")
 STATUSES = ("accepted", "review", "unmatched")
 LINKS_SCHEMA = pa.schema(
@@ -109,6 +109,7 @@ def link_records(
     *,
     backend: str = "duckdb",
     threads: int | None = None,
+    spark: Any = None,
 ) -> LinkResult:
     """Link each feed row to at most one registry member.
 
@@ -118,14 +119,15 @@ def link_records(
     (12 digits) and optionally township_code (9 digits). `registry`: `member_key` int64,
     `id_hash` and the same compared columns. Pass the whole batch, rows with IDs included:
     they set the prior and which members a group has already. Deterministic: the same
-    inputs and settings give the same links.
+    inputs and settings give the same links, on DuckDB (`threads`) and on Spark (`spark`: a
+    session; by default the active one or a local one).
     """
     check_backend(backend)
     check_columns(feed, ("row_id",), "feed")
     check_columns(registry, ("member_key",), "registry")
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
-    con = duckdb_connection(threads)
+    con = open_engine(backend, threads=threads, spark=spark)
     try:
         feed_in = _with_columns(feed, {"id_hash": pa.string(), "group_key": pa.string()})
         registry_in = _with_columns(registry, {"id_hash": pa.string(), "birth_date": pa.date32()})
@@ -133,30 +135,30 @@ def link_records(
         con.register("in_registry", registry_in.select(["member_key", "id_hash", "birth_date"]))
         # Step 1: exact on the ID hash. Two members sharing a hash would be a registry error:
         # the row then goes to review rather than to either of them.
-        con.execute(
+        con.create(
+            "exact",
             """
-            CREATE TABLE exact AS
             SELECT f.row_id, min(r.member_key) AS member_key, count(*) AS n
             FROM in_feed f JOIN in_registry r ON f.id_hash = r.id_hash AND f.id_hash <> ''
             GROUP BY f.row_id
-            """
+            """,
         )
-        ((with_id, exact),) = con.execute(
+        ((with_id, exact),) = con.rows(
             "SELECT count(*) FILTER (WHERE id_hash IS NOT NULL AND id_hash <> ''), "
             "(SELECT count(*) FROM exact) FROM in_feed"
-        ).fetchall()
+        )
         prior = batch_member_prior(int(with_id), int(exact), settings)
-        residual_ids = con.sql(
+        residual_ids = con.arrow(
             "SELECT row_id FROM in_feed f WHERE NOT EXISTS (SELECT 1 FROM exact e WHERE e.row_id = f.row_id)"
-        ).to_arrow_table()
+        )
         seconds["exact"] = time.perf_counter() - t0
         t1 = time.perf_counter()
         if residual_ids.num_rows and registry.num_rows:
             residual = feed_in.filter(pc.is_in(feed_in.column("row_id"), value_set=residual_ids.column("row_id")))
             _probabilistic(con, residual, registry_in, settings, prior, seconds)
         else:
-            con.execute(f"CREATE TABLE scored AS SELECT * FROM ({_EMPTY_SCORED})")  # noqa: S608  (constant)
-            con.execute("CREATE TABLE shown AS SELECT 0::BIGINT AS row_id, 0.0::DOUBLE AS shown_probability LIMIT 0")
+            con.create("scored", _EMPTY_SCORED)
+            con.create("shown", "SELECT 0::BIGINT AS row_id, 0.0::DOUBLE AS shown_probability LIMIT 0")
         seconds["probabilistic"] = time.perf_counter() - t1
         links, candidates = _assemble(con, settings)
     finally:
@@ -183,7 +185,7 @@ _EMPTY_SCORED = (
 
 
 def _probabilistic(
-    con: duckdb.DuckDBPyConnection,
+    con: Engine,
     residual: pa.Table,
     registry: pa.Table,
     settings: LinkSettings,
@@ -197,10 +199,10 @@ def _probabilistic(
     right = prepare_records(registry, "member_key", settings)
     seconds["prepare"] = time.perf_counter() - t
     prior = settings.pair_prior(registry.num_rows, member_prior)
-    db_api = splink_db_api(con)
+    db_api = con.splink_api()
     linker = Linker(
         [db_api.register(left, table_name="feed"), db_api.register(right, table_name="registry")],
-        settings.splink_settings(prior=prior),
+        settings.splink_settings(prior=prior, dialect=con.dialect),
         log_level=None,
     )
     register_registry_term_frequencies(con, linker, db_api, right, settings.term_frequency_columns())
@@ -223,9 +225,9 @@ def _probabilistic(
     # Splink's table names, our constants, column names and numbers from LinkSettings.
     eps = settings.repeat_in_group
     n = max(registry.num_rows, 1)
-    con.execute(
+    con.create(
+        "scored",
         f"""
-        CREATE TABLE scored AS
         WITH p AS (
             SELECT
                 CASE WHEN source_dataset_l = 'feed' THEN uid_l ELSE uid_r END AS row_id,
@@ -271,23 +273,23 @@ def _probabilistic(
                row_number() OVER (PARTITION BY row_id ORDER BY match_weight DESC, member_key)::INTEGER AS rank,
                count(*) OVER (PARTITION BY row_id)::INTEGER AS n
         FROM o
-        """  # noqa: S608
+        """,  # noqa: S608
     )
     # What a reviewer is shown: the best `max_candidates`, and how probable it is that the
     # person is one of them (a name shared by thirty members is no question for a reviewer).
-    con.execute(
+    con.create(
+        "shown",
         f"""
-        CREATE TABLE shown AS
         SELECT row_id, sum(match_probability) AS shown_probability
         FROM scored WHERE rank <= {int(settings.max_candidates)} GROUP BY row_id
-        """  # noqa: S608
+        """,  # noqa: S608
     )
     predictions.drop_table_from_database_and_remove_from_cache()
     con.unregister("residual_groups")
 
 
 def register_registry_term_frequencies(
-    con: duckdb.DuckDBPyConnection, linker: Any, db_api: Any, registry: pa.Table, columns: list[str]
+    con: Engine, linker: Any, db_api: Any, registry: pa.Table, columns: list[str]
 ) -> None:
     """Value frequencies among registry members only: the chance that a *different* member
     bears the name. Splink would otherwise count the feed's rows too (a person with ten claims
@@ -297,20 +299,20 @@ def register_registry_term_frequencies(
     con.register("tf_source", registry.select(columns))
     n = max(registry.num_rows, 1)
     for column in columns:
-        table = con.sql(
+        table = con.arrow(
             f'SELECT "{column}", count(*) / {n}::DOUBLE AS "tf_{column}" FROM tf_source '  # noqa: S608
             f'WHERE "{column}" IS NOT NULL GROUP BY "{column}" ORDER BY "{column}"'
-        ).to_arrow_table()
+        )
         linker.table_management.register_term_frequency_lookup(
             db_api.register(table, table_name=f"registry_tf_{column}"), column
         )
     con.unregister("tf_source")
 
 
-def _assemble(con: duckdb.DuckDBPyConnection, s: LinkSettings) -> tuple[pa.Table, pa.Table]:
+def _assemble(con: Engine, s: LinkSettings) -> tuple[pa.Table, pa.Table]:
     # Within a group two rows are two people: of the rows whose best candidate is one member,
     # only the most probable keeps the link; the others wait for a reviewer.
-    links = con.sql(
+    links = con.arrow(
         f"""
         WITH best AS (
             SELECT scored.*, shown.shown_probability,
@@ -339,14 +341,14 @@ def _assemble(con: duckdb.DuckDBPyConnection, s: LinkSettings) -> tuple[pa.Table
         LEFT JOIN best b ON b.row_id = f.row_id
         ORDER BY f.row_id
         """  # noqa: S608
-    ).to_arrow_table()
-    candidates = con.sql(
+    )
+    candidates = con.arrow(
         f"""
         SELECT row_id, rank, member_key, match_probability, pair_probability, match_weight
         FROM scored WHERE rank <= {int(s.max_candidates)}
         ORDER BY row_id, rank
         """  # noqa: S608
-    ).to_arrow_table()
+    )
     return links.cast(LINKS_SCHEMA), candidates.cast(CANDIDATES_SCHEMA)
 
 

@@ -217,19 +217,22 @@ class LinkSettings:
         return cls(**data)
 
     # -- the Splink model ---------------------------------------------------------------------
-    def splink_settings(self, *, prior: float, link_type: str = "link_only", with_id: bool = True) -> dict[str, Any]:
-        """The Splink settings dictionary: fixed m/u, the comparisons, our blocking rules.
+    def splink_settings(
+        self, *, prior: float, link_type: str = "link_only", with_id: bool = True, dialect: str = "duckdb"
+    ) -> dict[str, Any]:
+        """The Splink settings dictionary: fixed m/u, the comparisons, our blocking rules, in
+        the SQL dialect of the backend (written for DuckDB, transpiled for Spark).
 
         `link_type="dedupe_only"` (duplicates inside the registry) leaves the ID comparison out
         (duplicates are precisely members with different IDs) and uses the duplicate blocking.
         """
-        comparisons = [splink_comparison(s) for s in self.comparisons if with_id or s.method != "id"]
+        comparisons = [splink_comparison(s, dialect) for s in self.comparisons if with_id or s.method != "id"]
         rules = self.blocking_rules if link_type == "link_only" else self.duplicate_blocking_rules
         return {
             "link_type": link_type,
             "unique_id_column_name": "uid",
             "probability_two_random_records_match": prior,
-            "blocking_rules_to_generate_predictions": list(rules),
+            "blocking_rules_to_generate_predictions": [_in_dialect(r, dialect) for r in rules],
             "comparisons": comparisons,
             "retain_matching_columns": False,
             "retain_intermediate_calculation_columns": False,
@@ -258,8 +261,26 @@ def _tf(spec: ComparisonSpec, column: str) -> dict[str, Any]:
     return {"tf_adjustment_column": column, "tf_adjustment_weight": 1.0} if spec.term_frequency else {}
 
 
-def splink_comparison(spec: ComparisonSpec) -> dict[str, Any]:
+def _in_dialect(sql: str, dialect: str) -> str:
+    """A condition written for DuckDB, in `dialect` (Spark: backquoted names, and Splink's
+    `jaro_winkler` UDF for DuckDB's built-in `jaro_winkler_similarity`)."""
+    if dialect == "duckdb" or sql == "ELSE":
+        return sql
+    import sqlglot
+
+    renamed = sql.replace("jaro_winkler_similarity(", "jaro_winkler(")
+    return str(sqlglot.transpile(renamed, read="duckdb", write=dialect)[0])
+
+
+def splink_comparison(spec: ComparisonSpec, dialect: str = "duckdb") -> dict[str, Any]:
     """One comparison in Splink's dictionary form, from its method (see the module doc)."""
+    comparison = _comparison(spec)
+    for level in comparison["comparison_levels"]:
+        level["sql_condition"] = _in_dialect(level["sql_condition"], dialect)
+    return comparison
+
+
+def _comparison(spec: ComparisonSpec) -> dict[str, Any]:
     c, lv = spec.column, spec.levels
     eq = f'"{c}_l" = "{c}_r"'
     levels: list[dict[str, Any]]

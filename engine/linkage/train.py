@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import pyarrow as pa
 
-from engine.linkage.backends import duckdb_connection, splink_db_api
+from engine.linkage.backends import DuckDBEngine
 from engine.linkage.link import register_registry_term_frequencies
 from engine.linkage.prepare import prepare_records
 from engine.linkage.settings import Level, LinkSettings
@@ -38,11 +38,11 @@ def estimate_settings(
     """
     from splink import Linker
 
-    con = duckdb_connection()
+    con = DuckDBEngine()
     try:
         left = prepare_records(feed, "row_id", settings)
         right = prepare_records(registry, "member_key", settings)
-        db_api = splink_db_api(con)
+        db_api = con.splink_api()
         linker = Linker(
             [db_api.register(left, table_name="feed"), db_api.register(right, table_name="registry")],
             settings.splink_settings(prior=settings.pair_prior(registry.num_rows, 0.5)),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -238,9 +239,7 @@ def test_settings_round_trip_through_a_dict() -> None:
         LinkSettings(accept=0.4, review=0.5)
 
 
-def test_the_spark_backend_says_it_is_not_there_yet(registry: pa.Table) -> None:
-    with pytest.raises(NotImplementedError, match="spark"):
-        link_records(_feed(), registry, backend="spark")
+def test_an_unknown_backend_is_refused(registry: pa.Table) -> None:
     with pytest.raises(ValueError, match="unknown"):
         link_records(_feed(), registry, backend="oracle")
 
@@ -445,3 +444,35 @@ def test_a_settings_declaration_is_checked() -> None:
         ComparisonSpec("x", (Level("exact", 0.9, 0.1),), method="exact")
     with pytest.raises(ValueError, match="method"):
         ComparisonSpec("x", (Level("a", 0.9, 0.1), Level("b", 0.1, 0.9)), method="soundex")
+
+
+# -- the same on Spark -------------------------------------------------------------------------
+
+
+def _same_links(a: LinkResult, b: LinkResult) -> None:
+    decided = ["row_id", "member_key", "method", "status", "candidates"]
+    assert a.links.select(decided).to_pylist() == b.links.select(decided).to_pylist()
+    for x, y in zip(a.links.to_pylist(), b.links.to_pylist(), strict=True):
+        assert x["match_probability"] == pytest.approx(y["match_probability"], rel=1e-9, abs=1e-12)
+    assert a.candidates.select(["row_id", "rank", "member_key"]).equals(
+        b.candidates.select(["row_id", "rank", "member_key"])
+    )
+    assert a.counts == b.counts and a.member_prior == b.member_prior
+
+
+@pytest.mark.spark
+def test_spark_links_every_row_as_duckdb_does(registry: pa.Table, result: LinkResult, spark: Any) -> None:
+    _same_links(link_records(_feed(), registry, backend="spark", spark=spark), result)
+    # a batch that lists each person once, with the prior and the presence of the batch
+    everyone = [k for k in registry.column("member_key").to_pylist() if k not in (1, 4, 5)]
+    rows = {1: (None, "杨洋", None, None, V3), 3: (None, "张伟", None, None, V1), 4: (None, "程明", None, "M", V2)}
+    batch = _batch(registry, everyone, rows, group="2025")
+    _same_links(link_records(batch, registry, backend="spark", spark=spark), link_records(batch, registry))
+
+
+@pytest.mark.spark
+def test_spark_lists_the_same_duplicate_persons(registry: pa.Table, spark: Any) -> None:
+    on_spark = find_duplicate_persons(registry, backend="spark", spark=spark)
+    assert on_spark.select(["member_key_l", "member_key_r", "reason"]).equals(
+        find_duplicate_persons(registry).select(["member_key_l", "member_key_r", "reason"])
+    )
