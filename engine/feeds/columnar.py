@@ -18,7 +18,10 @@ handle the same way (a CSV field spanning lines) is left to the reference path.
 
 from __future__ import annotations
 
+import array
 import datetime as dt
+import hashlib
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from decimal import Decimal
@@ -105,7 +108,9 @@ def _data_rows(source: Iterator[tuple[str, list[Any]]]) -> Iterator[tuple[str, l
     held: tuple[str, list[Any]] | None = None
     for line, cells in source:
         first = cells[0] if cells else None
-        if not (first.__class__ is str and first and not first.isspace()) and _blank(first):
+        cls = first.__class__
+        # (a number, date or formula is never blank: only None and blank text are)
+        if (first is None or (cls is str and (not first or first.isspace()))) and _blank(first):
             first = next((c for c in cells if not _blank(c)), None)
             if first is None:
                 continue
@@ -136,6 +141,7 @@ class _ColumnState:
         # `0 in key` whatever the column.
         self.canon: dict[Any, int] = {None: 0}
         self.values: list[Any] = [None]
+        self.cents_ids = False  # amounts: ids are cents + 1 (`amount_indices`), not indices of `values`
 
     def key(self, raw: Any) -> Any:
         return (type(raw), raw) if self.typed_keys else raw
@@ -144,6 +150,7 @@ class _ColumnState:
         """An amount column of text cells: plain numbers (`1200`, `35.5`) are read by Arrow,
         the rest (`1,200元`, blanks, errors) by `parse_cell` once per distinct value. The
         canonical index of an amount is its value in cents + 1 (0 stays blank)."""
+        self.cents_ids = True
         text = pa.array(raws, pa.string())
         plain = pc.fill_null(pc.match_substring_regex(text, _PLAIN_AMOUNT), False)
         decimals = pc.cast(pc.if_else(plain, text, pa.scalar(None, pa.string())), _DECIMAL)
@@ -173,19 +180,50 @@ class _ColumnState:
         replaced = pc.replace_with_mask(decimals, pc.invert(plain), pa.array(others, _DECIMAL))
         return ids, replaced
 
+    def amount_ids(self, text: pa.Array) -> pa.Array:
+        """`amount_indices` of a text array, as an Arrow array of ids (no Python list per
+        cell: only the cells that are not plain numbers reach `parse_cell`)."""
+        self.cents_ids = True
+        plain = pc.fill_null(pc.match_substring_regex(text, _PLAIN_AMOUNT), False)
+        decimals = pc.cast(pc.if_else(plain, text, pa.scalar(None, pa.string())), _DECIMAL)
+        ids = pc.add(pc.cast(pc.multiply(decimals, pa.scalar(100, pa.decimal128(3, 0))), pa.int64()), 1)
+        if pc.all(plain).as_py():
+            return ids
+        others = pc.invert(plain)
+        found: list[int] = []
+        by_raw = self.by_raw
+        for raw in pc.filter(text, others).to_pylist():
+            index = by_raw.get(raw)
+            if index is None:
+                try:
+                    value = parse_cell(self.column, raw)
+                except ParseError as exc:
+                    exc.__traceback__ = None
+                    self.errors[raw] = exc
+                    index = _BAD
+                else:
+                    index = 0 if value is None else int(value * 100) + 1
+                by_raw[raw] = index
+            found.append(index)
+        return pc.replace_with_mask(ids, others, pa.array(found, pa.int64()))
+
     def id_indices(self, raws: list[Any] | tuple[Any, ...]) -> list[int]:
         """An ID column of text cells: numbers already in the canonical 18-character form
         are validated by Arrow (region, birth date, check digit — GB 11643), the rest by
         `parse_cell` once per distinct value. Canonical values are the normalised strings."""
-        text = pa.array(raws, pa.string())
-        accepted = _canonical_valid_ids(text)
-        flags = accepted.to_pylist()
         canon, values, by_raw = self.canon, self.values, self.by_raw
-        ids: list[int] = []
-        typed = self.typed_keys
-        for raw, ok in zip(raws, flags, strict=True):
-            key = (str, raw) if typed and raw is not None else ((type(raw), raw) if typed else raw)
-            index = by_raw.get(key)
+        if self.typed_keys:
+            keys: list[Any] = [(str, r) if r is not None else (type(None), None) for r in raws]
+        else:
+            keys = list(raws)
+        ids: list[Any] = [by_raw.get(k) for k in keys]  # values seen before: one lookup each
+        new = [i for i, v in enumerate(ids) if v is None]
+        if not new:
+            return ids
+        flags = _canonical_valid_ids(pa.array([raws[i] for i in new], pa.string())).to_pylist()
+        for i, ok in zip(new, flags, strict=True):
+            raw, key = raws[i], keys[i]
+            index = by_raw.get(key)  # (the same raw twice in `raws`)
             if index is None:
                 if ok:
                     value: Any = raw
@@ -195,8 +233,7 @@ class _ColumnState:
                     except ParseError as exc:
                         exc.__traceback__ = None
                         self.errors[key] = exc
-                        by_raw[key] = _BAD
-                        ids.append(_BAD)
+                        by_raw[key] = ids[i] = _BAD
                         continue
                     value = None if parsed is None else parsed.value
                 index = canon.get(value)
@@ -204,7 +241,7 @@ class _ColumnState:
                     index = canon[value] = len(values)
                     values.append(value)
                 by_raw[key] = index
-            ids.append(index)
+            ids[i] = index
         return ids
 
     def indices(self, raws: list[Any] | tuple[Any, ...]) -> list[int]:
@@ -432,6 +469,132 @@ def _duplicate_error(
     )
 
 
+def fast_id_hasher(protector: Protector) -> Callable[[str], str]:
+    """`protector.hash` of many distinct ID numbers: for the AES suite (HMAC-SHA-256) the keyed
+    inner and outer SHA-256 states are computed once and copied per number — the same digest
+    as `hmac.digest`, at a third of the cost; the national suite keeps `protector.hash`."""
+    if protector.suite != "aes":
+        return id_hasher(protector)
+    key = protector.hash_key
+    if len(key) > 64:  # RFC 2104: a key longer than the block is hashed first
+        key = hashlib.sha256(key).digest()
+    key = key.ljust(64, b"\0")
+    inner = hashlib.sha256(bytes(b ^ 0x36 for b in key))
+    outer = hashlib.sha256(bytes(b ^ 0x5C for b in key))
+
+    def hash_id(value: str) -> str:
+        i = inner.copy()
+        i.update(value.encode())
+        o = outer.copy()
+        o.update(i.digest())
+        return o.hexdigest()
+
+    return hash_id
+
+
+def _masked(numbers: pa.Array) -> pa.Array:
+    """`mask` of normalised (18-character) ID numbers, in Arrow: region and last four."""
+    head = pc.utf8_slice_codeunits(numbers, 0, 4)
+    tail = pc.utf8_slice_codeunits(numbers, 14, 18)
+    return pc.binary_join_element_wise(head, pa.scalar("*" * 10), tail, "")
+
+
+def _id_columns(state: _ColumnState, protector: Protector) -> dict[str, pa.Array]:
+    """Per canonical ID value: hash, masked number, birth date and sex (taken by row later)."""
+    # ID values are normalised strings (fast path) or IDNumbers (the rest): both say the same.
+    numbers = [v if v is None or isinstance(v, str) else v.value for v in state.values]
+    text = pa.array(numbers, pa.string())
+    hash_id = fast_id_hasher(protector)
+    births = pc.cast(
+        pc.strptime(pc.utf8_slice_codeunits(text, 6, 14), format="%Y%m%d", unit="s", error_is_null=True),
+        pa.date32(),
+    )
+    odd = pc.equal(pc.bit_wise_and(pc.cast(pc.utf8_slice_codeunits(text, 16, 17), pa.int64()), 1), 1)
+    long_enough = all(v is None or len(v) == 18 for v in numbers)
+    return {
+        "id_hash": pa.array([None if v is None else hash_id(v) for v in numbers], pa.string()),
+        "id_masked": _masked(text) if long_enough else pa.array([None if v is None else mask(v) for v in numbers]),
+        "birth_date": births,
+        "sex": pc.if_else(odd, "M", "F"),
+    }
+
+
+def assemble(
+    schema: TableSchema,
+    names: list[str],
+    states: list[_ColumnState],
+    ids: list[pa.Array],
+    keep: pa.Array,
+    lines: pa.Array,
+    protector: Protector,
+    county_code: str,
+) -> pa.Table:
+    """The standardized table of the kept rows from each column's canonical ids: one `take`
+    per column of its (converted) distinct values; amounts from their ids (cents + 1)."""
+    arrow = arrow_schema(schema)
+    everything = keep.true_count == len(keep)
+
+    def kept(values: pa.Array) -> pa.Array:
+        return values if everything else pc.filter(values, keep)
+
+    lines = kept(lines)
+    n = len(lines)
+    ids_of = {}
+    for j, name in enumerate(names):  # the caller's id columns are let go as they are kept
+        ids_of[name], ids[j] = kept(ids[j]), pa.array([], pa.int64())
+    state_of = dict(zip(names, states, strict=True))
+
+    def column(name: str, type_: pa.DataType, convert: Callable[[Any], Any] | None = None) -> pa.Array:
+        if name not in state_of:
+            return pa.nulls(n, type_)
+        state = state_of[name]
+        at = ids_of[name]
+        if state.cents_ids:
+            return _amounts(at)
+        values = pa.array([None if v is None else (convert(v) if convert else v) for v in state.values], type=type_)
+        return pc.take(values, at)
+
+    arrays: dict[str, pa.Array] = {
+        "line": lines,
+        "name": column("name", pa.string()),
+        "county_code": pa.array([county_code] * n, pa.string()),
+    }
+    if "id_number" in state_of:
+        per_value = _id_columns(state_of["id_number"], protector)
+        at = ids_of["id_number"]
+        for name in ("id_hash", "id_masked", "sex"):
+            arrays[name] = pc.take(per_value[name], at)
+        arrays["birth_date"] = pc.coalesce(pc.take(per_value["birth_date"], at), column("birth_date", pa.date32()))
+    else:
+        arrays["id_hash"] = pa.nulls(n, pa.string())
+        arrays["id_masked"] = pa.nulls(n, pa.string())
+        arrays["birth_date"] = column("birth_date", pa.date32())
+        arrays["sex"] = pa.nulls(n, pa.string())
+    period_name = period_column(schema)
+    period_type = schema.column(period_name).type
+    arrays["period"] = column(period_name, pa.string(), lambda v: _period(v, period_type))
+    for name in own_columns(schema):
+        arrays[name] = column(name, arrow.field(name).type)
+    assert set(arrays) == {*COMMON_COLUMNS, *own_columns(schema)}
+    return pa.Table.from_arrays([arrays[f.name] for f in arrow], schema=arrow)
+
+
+def _amounts(ids: pa.Array) -> pa.Array:
+    """Amounts from their canonical ids (cents + 1; 0 is blank): the cents are the unscaled
+    values of decimal128(12, 2), written as 16-byte integers (amounts are never negative)."""
+    n = len(ids)
+    cents = pc.subtract(ids, 1)
+    present = pc.greater(ids, 0)
+    if sys.byteorder != "little" or not n:
+        whole = pc.cast(pc.if_else(present, cents, pa.scalar(None, pa.int64())), pa.decimal128(19, 0))
+        return pc.cast(pc.multiply(whole, pa.scalar(Decimal("0.01"), pa.decimal128(3, 2))), _DECIMAL)
+    low = array.array("q")
+    low.frombytes(memoryview(cents.buffers()[1])[cents.offset * 8 : (cents.offset + n) * 8])
+    words = array.array("q", bytes(16 * n))
+    words[0::2] = low
+    return pa.Array.from_buffers(_DECIMAL, n, [present.buffers()[1], pa.py_buffer(words)], null_count=-1)
+
+
 def _assemble(
     schema: TableSchema,
     names: list[str],
@@ -443,65 +606,9 @@ def _assemble(
     protector: Protector,
     county_code: str,
 ) -> pa.Table:
-    arrow = arrow_schema(schema)
-    n = len(lines)
+    """`assemble` for the row-by-row path."""
     keep = pa.concat_arrays(keep_chunks) if keep_chunks else pa.array([], pa.bool_())
-    everything = keep.true_count == len(keep)
-
-    def kept(values: pa.Array) -> pa.Array:
-        return values if everything else pc.filter(values, keep)
-
-    ids_of = {
-        name: kept(pa.concat_arrays(chunks)) if chunks else pa.array([], pa.int64())
-        for name, chunks in zip(names, id_chunks, strict=True)
-    }
-    state_of = dict(zip(names, states, strict=True))
-    amounts = {
-        names[i]: kept(pa.concat_arrays(chunks)) if chunks else pa.array([], _DECIMAL)
-        for i, chunks in amount_chunks.items()
-    }
-
-    def column(name: str, convert: Callable[[Any], Any], type_: pa.DataType) -> pa.Array:
-        if name in amounts:
-            return amounts[name]
-        if name not in state_of:
-            return pa.nulls(n, type_)
-        state = state_of[name]
-        values = pa.array([None if v is None else convert(v) for v in state.values], type=type_)
-        return pc.take(values, ids_of[name])
-
-    def same(value: Any) -> Any:
-        return value
-
-    hash_id = id_hasher(protector)
-    arrays: dict[str, pa.Array] = {
-        "line": lines if isinstance(lines, pa.Array) else pa.array(lines, pa.string()),
-        "name": column("name", same, pa.string()),
-        "county_code": pa.array([county_code] * n, pa.string()),
-    }
-    if "id_number" in state_of:
-        # ID values are normalised strings (fast path) or IDNumbers (the rest): both say the same.
-        numbers = [v if v is None or isinstance(v, str) else v.value for v in state_of["id_number"].values]
-        text = pa.array(numbers, pa.string())
-        ids = ids_of["id_number"]
-        arrays["id_hash"] = pc.take(pa.array([None if v is None else hash_id(v) for v in numbers], pa.string()), ids)
-        arrays["id_masked"] = pc.take(pa.array([None if v is None else mask(v) for v in numbers], pa.string()), ids)
-        births = pc.cast(
-            pc.strptime(pc.utf8_slice_codeunits(text, 6, 14), format="%Y%m%d", unit="s", error_is_null=True),
-            pa.date32(),
-        )
-        odd = pc.equal(pc.bit_wise_and(pc.cast(pc.utf8_slice_codeunits(text, 16, 17), pa.int64()), 1), 1)
-        arrays["sex"] = pc.take(pc.if_else(odd, "M", "F"), ids)
-        arrays["birth_date"] = pc.coalesce(pc.take(births, ids), column("birth_date", same, pa.date32()))
-    else:
-        arrays["id_hash"] = pa.nulls(n, pa.string())
-        arrays["id_masked"] = pa.nulls(n, pa.string())
-        arrays["birth_date"] = column("birth_date", same, pa.date32())
-        arrays["sex"] = pa.nulls(n, pa.string())
-    period_name = period_column(schema)
-    period_type = schema.column(period_name).type
-    arrays["period"] = column(period_name, lambda v: _period(v, period_type), pa.string())
-    for name in own_columns(schema):
-        arrays[name] = column(name, same, arrow.field(name).type)
-    assert set(arrays) == {*COMMON_COLUMNS, *own_columns(schema)}
-    return pa.Table.from_arrays([arrays[f.name] for f in arrow], schema=arrow)
+    ids = [pc.filter(pa.concat_arrays(c), keep) if c else pa.array([], pa.int64()) for c in id_chunks]
+    line_array = lines if isinstance(lines, pa.Array) else pa.array(lines, pa.string())
+    everything = pa.array([True] * len(line_array), pa.bool_())
+    return assemble(schema, names, states, ids, everything, line_array, protector, county_code)

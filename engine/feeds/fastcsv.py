@@ -1,15 +1,19 @@
-"""The CSV fast path of the columnar standardizer: lines, cells, validity and duplicates in Arrow.
+"""The fast paths of the columnar standardizer: a CSV read by Arrow block by block, a workbook's
+rows turned into Arrow columns, and validity, duplicates and output as array operations.
 
-`engine.feeds.columnar` still touches every row in Python (the csv module, the blank-row
-filter, the duplicate check). Here a CSV file is read in blocks: lines are split into cells
-by `pyarrow.compute` (a line with a quote by the csv module), each column is
-dictionary-encoded so that only its distinct values reach Python (and the same parsers as
-the reference path), and validity, duplicates and the county checks are array operations;
-Python sees only the rows that have something to report.
+A CSV is read in blocks of `BLOCK_BYTES` cut at line breaks. Each block is parsed twice by
+Arrow's own CSV reader (multi-threaded C++): once as whole lines, which tell blank rows, the
+rows with quotes and what could be a totals row, and once into cells. Only the few lines that
+need a closer look reach Python (a quoted line is split by the csv module, exactly as the
+reference path splits it). Each column of a block is dictionary-encoded and only its
+*distinct* values are parsed — by the same `engine.parsing` functions as the reference path,
+remembered across blocks — so what stays of a block is one small integer per cell: memory
+grows with the file's rows by those integers and by the result, not by its text.
 
 Whatever this reader would not do exactly as `csv.reader` does — a quoted field spanning
 lines, a bare carriage return, a NUL byte, UTF-16 — raises `Fallback`, and the caller uses
-the columnar path instead. Identical results to the reference path are tested.
+the columnar path instead; a block Arrow cannot cut into equal rows (ragged lines) is split by
+the slower string path below. Identical results to the reference path are tested.
 """
 
 from __future__ import annotations
@@ -17,23 +21,25 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from functools import reduce
-from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from engine.feeds.columnar import (
     _BAD,
+    _PLAIN_AMOUNT,
     REQUIRED,
-    _assemble,
     _blank,
     _ColumnState,
     _data_rows,
     _duplicate_error,
+    assemble,
     state_column,
 )
 from engine.feeds.standardize import Progress, StandardizedFeed, _county_error, missing_id_warning
@@ -47,46 +53,111 @@ BLOCK_BYTES = 8 * 1024 * 1024
 _LETTERS = r"[0-9A-Za-z\x{3400}-\x{9fff}]"
 _TOTALS_HINT = r"[合总\x{2E80}-\x{2FDF}\x{F900}-\x{FAFF}\x{2F800}-\x{2FA1F}]"
 _SPECIAL = r"[\r\x00\"合总\x{2E80}-\x{2FDF}\x{F900}-\x{FAFF}\x{2F800}-\x{2FA1F}]"
+_LINE_SEPARATORS = ("\x1e", "\x1f", "\x1d", "\x1c", "\x01", "\x02")  # one that no line holds
+_PARSE_BLOCK = 1 << 20  # Arrow parses a block's megabytes on as many threads as there are cores
 
 
 class Fallback(Exception):
     """This file needs the general path."""
 
 
-def _blocks(source: Source, encoding: str) -> Iterator[str]:
-    """The decoded text in blocks that end at a line break (the last one wherever)."""
+# -- reading ------------------------------------------------------------------------------------
+
+
+def _byte_blocks(source: Source, encoding: str) -> Iterator[bytes]:
+    """The file as UTF-8 in blocks that end at a line break (the last one wherever). A line
+    break byte never occurs inside a UTF-8 or GB18030 character, so blocks cut there decode
+    on their own."""
     stream = io.BytesIO(source) if isinstance(source, bytes | bytearray) else open(Path(source), "rb")  # noqa: SIM115
-    decoder = codecs.getincrementaldecoder("utf-8-sig" if encoding == "utf-8-sig" else encoding)()
-    carry = ""
+    carry = b""
+    first = True
     with stream:
         while True:
             data = stream.read(BLOCK_BYTES)
-            text = carry + decoder.decode(data, final=not data)
+            if first and data.startswith(codecs.BOM_UTF8):
+                data = data[len(codecs.BOM_UTF8) :]
+            first = False
             if not data:
-                if text:
-                    yield text
+                block, carry = carry, b""
+            else:
+                data = carry + data
+                cut = data.rfind(b"\n")
+                if cut < 0:
+                    carry = data
+                    continue
+                block, carry = data[: cut + 1], data[cut + 1 :]
+            if not block:
                 return
-            cut = text.rfind("\n")
-            if cut < 0:
-                carry = text
-                continue
-            carry = text[cut + 1 :]
-            yield text[: cut + 1]
+            if b"\x00" in block or block.count(b"\r") != block.count(b"\r\n"):
+                raise Fallback  # NUL, or a bare carriage return (csv.reader's own line break)
+            yield block if encoding == "utf-8-sig" else block.decode(encoding).encode("utf-8")
+            if not data:
+                return
 
 
 def _delimiter(source: Source, encoding: str) -> str:
-    sample = next(_blocks(source, encoding), "")[:16384]
+    sample = next(_byte_blocks(source, encoding), b"")[:16384].decode("utf-8", errors="replace")
     return "\t" if sample.count("\t") > sample.count(",") else ","
 
 
-class _Chunk:
-    """Non-blank data lines of one block: line numbers, the schema's raw cells, whole cells
-    of the rows Python has to look at."""
+def _arrow_lines(block: bytes) -> pa.Array | None:
+    """The block's lines (CRLF folded), one string each, or None if Arrow cannot tell them."""
+    separator = next((s for s in _LINE_SEPARATORS if s.encode() not in block), None)
+    if separator is None:
+        return None
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(block),
+            read_options=pacsv.ReadOptions(column_names=["line"], block_size=_PARSE_BLOCK),
+            parse_options=pacsv.ParseOptions(
+                delimiter=separator, quote_char=False, newlines_in_values=False, ignore_empty_lines=False
+            ),
+            convert_options=pacsv.ConvertOptions(column_types={"line": pa.string()}, check_utf8=False),
+        )
+    except pa.ArrowInvalid:
+        return None
+    lines = table.column("line").combine_chunks()
+    expected = block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
+    return lines if len(lines) == expected else None
 
-    def __init__(self, numbers: pa.Array, columns: list[pa.Array], totals_last: bool) -> None:
-        self.numbers = numbers
-        self.columns = columns
-        self.totals_last = totals_last  # its last row is a totals row (dropped if nothing follows)
+
+def _arrow_cells(block: bytes, delimiter: str, quoted: bool, rows: int) -> list[pa.Array] | None:
+    """The block's cells, column by column, or None for a block of rows of unequal length."""
+    invalid: list[int] = []
+
+    def handler(_row: Any) -> str:
+        invalid.append(1)
+        return "skip"
+
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(block),
+            read_options=pacsv.ReadOptions(autogenerate_column_names=True, block_size=_PARSE_BLOCK),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter,
+                quote_char='"' if quoted else False,
+                newlines_in_values=False,
+                ignore_empty_lines=False,
+                invalid_row_handler=handler,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={f"f{i}": pa.string() for i in range(1024)}, check_utf8=False
+            ),
+        )
+    except pa.ArrowInvalid:
+        return None
+    if invalid or table.num_rows != rows:
+        return None
+    return [c.combine_chunks() for c in table.columns]
+
+
+@dataclass
+class _Chunk:
+    """Non-blank data lines of one block: line numbers and the schema's raw cells."""
+
+    numbers: pa.Array
+    columns: list[pa.Array]
+    totals_last: bool  # its last row is a totals row (dropped if nothing follows)
 
     def __len__(self) -> int:
         return len(self.numbers)
@@ -99,80 +170,162 @@ class _Chunk:
 def _chunks(source: Source, encoding: str, delimiter: str, start: int, at: list[int]) -> Iterator[_Chunk]:
     width = max(at) + 1
     first_line = 1
-    for text in _blocks(source, encoding):
-        # Lines split by Arrow: no Python string per line.
-        arr = pc.list_flatten(pc.split_pattern(pa.array([text], pa.large_string()), "\n"))
-        if len(arr) and text.endswith("\n"):
-            arr = arr.slice(0, len(arr) - 1)
-        arr = arr.cast(pa.string())
-        numbers = pa.array(range(first_line, first_line + len(arr)), pa.int64())
-        first_line += len(arr)
-        if first_line <= start:
+    for block in _byte_blocks(source, encoding):
+        count = block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
+        if first_line + count <= start:
+            first_line += count
             continue
-        skip = max(start - int(numbers[0].as_py()), 0)
-        arr, numbers = arr.slice(skip), numbers.slice(skip)
-        crlf = pc.ends_with(arr, "\r")
+        if first_line < start:  # the header is in this block: cut the lines above the data
+            skip = start - first_line
+            offset = 0
+            for _ in range(skip):
+                offset = block.index(b"\n", offset) + 1
+            block, first_line, count = block[offset:], start, count - skip
+        if not block:
+            continue
+        numbers = pa.array(range(first_line, first_line + count), pa.int64())
+        first_line += count
+        chunk = _chunk(block, numbers, delimiter, at, width)
+        if chunk is not None:
+            yield chunk
+
+
+def _chunk(block: bytes, numbers: pa.Array, delimiter: str, at: list[int], width: int) -> _Chunk | None:
+    lines = _arrow_lines(block)
+    text: str | None = None
+    if lines is None:
+        text = block.decode("utf-8")
+        arr = pc.list_flatten(pc.split_pattern(pa.array([text], pa.large_string()), "\n")).cast(pa.string())
+        lines = arr.slice(0, len(numbers))
+        crlf = pc.ends_with(lines, "\r")
         if pc.any(crlf).as_py():
-            arr = pc.if_else(crlf, pc.utf8_slice_codeunits(arr, 0, -1), arr)
-        # One pass finds the few lines that need a closer look: quotes, stray CR or NUL, and
-        # what could be a totals word.
-        special = pc.match_substring_regex(arr, _SPECIAL)
-        quoted = pa.array([False] * len(arr))
-        maybe_totals = quoted
-        special_at = pc.indices_nonzero(special)
-        if len(special_at):
-            some = pc.take(arr, special_at)
-            if pc.any(pc.match_substring_regex(some, "[\r\x00]")).as_py():
-                raise Fallback
-            quotes = pc.count_substring(some, '"')
-            if pc.any(pc.equal(pc.bit_wise_and(quotes, 1), 1)).as_py():
-                raise Fallback  # a quoted field spanning lines, or a stray quote
-            every = pa.array(range(len(arr)), pa.int64())
-            flagged_quotes = pc.indices_nonzero(pc.greater(quotes, 0))
-            quoted = pc.is_in(every, value_set=pc.take(special_at, flagged_quotes))
-            hints = pc.indices_nonzero(pc.match_substring_regex(some, _TOTALS_HINT))
-            maybe_totals = pc.is_in(every, value_set=pc.take(special_at, hints))
-        certain_blank = pc.match_substring_regex(arr, f"^[\\s{_re(delimiter)}]*$")
-        maybe_blank = pc.and_(pc.invert(certain_blank), pc.invert(pc.match_substring_regex(arr, _LETTERS)))
-        look = pc.or_(pc.or_(quoted, maybe_blank), maybe_totals)
-        padded = pc.binary_join_element_wise(arr, pa.scalar(delimiter * width), "")
+            lines = pc.if_else(crlf, pc.utf8_slice_codeunits(lines, 0, -1), lines)
+    n = len(lines)
+    # One pass finds the few lines that need a closer look: quotes, stray CR or NUL, and
+    # what could be a totals word.
+    quoted = maybe_totals = pa.array([False] * n)
+    special_at = pc.indices_nonzero(pc.match_substring_regex(lines, _SPECIAL))
+    if len(special_at):
+        some = pc.take(lines, special_at)
+        quotes = pc.count_substring(some, '"')
+        if pc.any(pc.equal(pc.bit_wise_and(quotes, 1), 1)).as_py():
+            raise Fallback  # a quoted field spanning lines, or a stray quote
+        every = pa.array(range(n), pa.int64())
+        quoted = pc.is_in(every, value_set=pc.take(special_at, pc.indices_nonzero(pc.greater(quotes, 0))))
+        hints = pc.indices_nonzero(pc.match_substring_regex(some, _TOTALS_HINT))
+        maybe_totals = pc.is_in(every, value_set=pc.take(special_at, hints))
+    certain_blank = pc.match_substring_regex(lines, f"^[\\s{_re(delimiter)}]*$")
+    maybe_blank = pc.and_(pc.invert(certain_blank), pc.invert(pc.match_substring_regex(lines, _LETTERS)))
+    look = pc.or_(pc.or_(quoted, maybe_blank), maybe_totals)
+    has_quotes = bool(pc.any(quoted).as_py())
+    cells = _arrow_cells(block, delimiter, has_quotes, n) if text is None else None
+    if cells is not None:
+        empty = pa.array([""] * n, pa.string())
+        columns = [cells[p] if p < len(cells) else empty for p in at]
+    else:
+        padded = pc.binary_join_element_wise(lines, pa.scalar(delimiter * width), "")
         parts = pc.split_pattern(padded, delimiter)
         columns = [pc.list_element(parts, p) for p in at]
-        blank = certain_blank
-        totals = pa.array([False] * len(arr))
-        look_at = pc.indices_nonzero(look).to_pylist()
-        if look_at:
-            raw_lines = pc.take(arr, pa.array(look_at, pa.int64())).to_pylist()
-            quoted_rows = set(pc.indices_nonzero(pc.take(quoted, pa.array(look_at, pa.int64()))).to_pylist())
-            cells_of: list[list[str]] = []
-            for j, line in enumerate(raw_lines):
-                if j in quoted_rows:
-                    try:
-                        cells_of.append(next(csv.reader([line], delimiter=delimiter), []))
-                    except csv.Error:
-                        raise Fallback from None
-                else:
-                    cells_of.append(line.split(delimiter))
-            blank_flags, totals_flags = blank.to_pylist(), [False] * len(arr)
-            for i, cells in zip(look_at, cells_of, strict=True):
-                first = next((c for c in cells if not _blank(c)), None)
-                blank_flags[i] = first is None
-                totals_flags[i] = first is not None and normalize_header(first) in TOTALS_WORDS
-            blank, totals = pa.array(blank_flags), pa.array(totals_flags)
-            mask = pc.is_in(pa.array(range(len(arr)), pa.int64()), value_set=pa.array(look_at, pa.int64()))
-            for k, p in enumerate(at):
-                values = [cells[p] if p < len(cells) else "" for cells in cells_of]
-                columns[k] = pc.replace_with_mask(columns[k], mask, pa.array(values, pa.string()))
-        keep = pc.invert(blank)
-        numbers = pc.filter(numbers, keep)
-        columns = [pc.filter(c, keep) for c in columns]
-        totals = pc.filter(totals, keep)
-        if len(numbers):
-            yield _Chunk(numbers, columns, bool(totals[len(totals) - 1].as_py()))
+    blank = certain_blank
+    totals = pa.array([False] * n)
+    look_at = pc.indices_nonzero(look)
+    if len(look_at):
+        raw_lines = pc.take(lines, look_at).to_pylist()
+        quoted_rows = set(pc.indices_nonzero(pc.take(quoted, look_at)).to_pylist())
+        cells_of: list[list[str]] = []
+        for j, line in enumerate(raw_lines):
+            if j in quoted_rows:
+                try:
+                    cells_of.append(next(csv.reader([line], delimiter=delimiter), []))
+                except csv.Error:
+                    raise Fallback from None
+            else:
+                cells_of.append(line.split(delimiter))
+        blank_flags, totals_flags = blank.to_pylist(), [False] * n
+        for i, row in zip(look_at.to_pylist(), cells_of, strict=True):
+            first = next((c for c in row if not _blank(c)), None)
+            blank_flags[i] = first is None
+            totals_flags[i] = first is not None and normalize_header(first) in TOTALS_WORDS
+        blank, totals = pa.array(blank_flags), pa.array(totals_flags)
+        mask = pc.is_in(pa.array(range(n), pa.int64()), value_set=look_at)
+        for k, p in enumerate(at):
+            values = [row[p] if p < len(row) else "" for row in cells_of]
+            columns[k] = pc.replace_with_mask(columns[k], mask, pa.array(values, pa.string()))
+    keep = pc.invert(blank)
+    numbers = pc.filter(numbers, keep)
+    if not len(numbers):
+        return None
+    totals = pc.filter(totals, keep)
+    return _Chunk(numbers, [pc.filter(c, keep) for c in columns], bool(totals[len(totals) - 1].as_py()))
 
 
 def _re(char: str) -> str:
     return "\\t" if char == "\t" else char
+
+
+# -- encoding: each column's distinct values parsed once ----------------------------------------
+
+
+@dataclass
+class _Encoded:
+    """A file's rows as canonical value ids, column by column, and the raw cells of bad rows.
+
+    Columns in `deferred` (a CSV's ID numbers: hundreds of thousands of distinct values, each
+    block repeating most of them) keep their text until the end and are encoded once."""
+
+    states: list[_ColumnState]
+    deferred: frozenset[int] = frozenset()
+    lines: list[pa.Array] = field(default_factory=list)  # line labels per chunk
+    ids: list[list[pa.Array]] = field(default_factory=list)  # per column, per chunk
+    bad_cells: dict[int, list[Any]] = field(default_factory=dict)  # row → raw cells
+    rows: int = 0
+
+    def __post_init__(self) -> None:
+        self.ids = [[] for _ in self.states]
+        self._raw: dict[int, pa.Array] = {}
+
+    def add(self, lines: pa.Array, columns: list[Any], encode: Callable[[int, Any], pa.Array]) -> None:
+        ids = [column if j in self.deferred else encode(j, column) for j, column in enumerate(columns)]
+        checked = [c for j, c in enumerate(ids) if j not in self.deferred]
+        bad = reduce(pc.or_, [pc.equal(c, _BAD) for c in checked]) if checked else None
+        if bad is not None:
+            for i in pc.indices_nonzero(bad).to_pylist():
+                self.bad_cells[self.rows + i] = [_cell(c, i) for c in columns]
+        for target, values in zip(self.ids, ids, strict=True):
+            target.append(values)
+        self.lines.append(lines)
+        self.rows += len(lines)
+
+    def column(self, j: int) -> pa.Array:
+        """Column `j`'s ids for the whole file (its chunks are let go)."""
+        chunks, self.ids[j] = self.ids[j], []
+        if j in self.deferred:
+            raw = pa.concat_arrays(chunks) if chunks else pa.array([], pa.string())
+            self._raw[j] = raw
+            return _encode_text(self.states[j], raw) if len(raw) else pa.array([], pa.int64())
+        return pa.concat_arrays(chunks) if chunks else pa.array([], pa.int64())
+
+    def cell(self, i: int, j: int) -> Any:
+        """The raw cell of row `i`, column `j`, for an error report (bad rows only)."""
+        if i in self.bad_cells:
+            return self.bad_cells[i][j]
+        return self._raw[j][i].as_py() if j in self._raw else None
+
+
+def _cell(column: Any, i: int) -> Any:
+    return column[i].as_py() if isinstance(column, pa.Array | pa.ChunkedArray) else column[i]
+
+
+def _encode_text(state: _ColumnState, column: pa.Array) -> pa.Array:
+    """Canonical ids of a column of text cells (a block of a CSV, a workbook's text column)."""
+    encoded = pc.dictionary_encode(column)
+    if state.column.type is ColumnType.AMOUNT:
+        values = state.amount_ids(encoded.dictionary)
+    else:
+        distinct = encoded.dictionary.to_pylist()
+        ids = state.id_indices(distinct) if state.column.type is ColumnType.ID_NUMBER else state.indices(distinct)
+        values = pa.array(ids, pa.int64())
+    return pc.take(values, encoded.indices)
 
 
 def standardize_csv_arrow(
@@ -197,20 +350,17 @@ def standardize_csv_arrow(
     names, at = list(positions.values()), list(positions.keys())
     states = [_ColumnState(state_column(schema, n), typed_keys=False) for n in names]
     delimiter = _delimiter(source, table.encoding)
-    number_chunks: list[pa.Array] = []
-    amount_chunks: dict[int, list[pa.Array]] = {}
+    deferred = frozenset(j for j, st in enumerate(states) if st.column.type is ColumnType.ID_NUMBER)
+    encoded = _Encoded(states, deferred)
     estimated = max(table.estimated_rows, 1)
-    offset = 0
-    raw_chunks: list[list[pa.Array]] = []
 
     def process(chunk: _Chunk) -> None:
-        nonlocal offset
-        raw_chunks.append(chunk.columns)
-        number_chunks.append(chunk.numbers)
-        offset += len(chunk)
+        encoded.add(chunk.numbers, chunk.columns, lambda j, column: _encode_text(states[j], column))
         if progress is not None:
-            progress(offset, max(estimated, offset))
+            progress(encoded.rows, max(estimated, encoded.rows))
 
+    # A block is encoded once the next one shows it is not the file's last (whose last row
+    # may be a totals row to drop).
     pending: _Chunk | None = None
     for chunk in _chunks(source, table.encoding, delimiter, start, at):
         if pending is not None:
@@ -218,41 +368,11 @@ def standardize_csv_arrow(
         pending = chunk
     if pending is not None:
         process(pending.without_last() if pending.totals_last else pending)
-    if not offset:
-        lines = pa.array([], pa.string())
-        columns: list[pa.Array] = [pa.array([], pa.int64()) for _ in names]
-        raw_columns: list[Any] = [pa.array([], pa.string()) for _ in names]
-    else:
-        lines = pc.cast(pa.concat_arrays(number_chunks), pa.string())
-        # Each column dictionary-encoded over the whole file: only its distinct values reach
-        # Python (and the reference parsers), once.
-        raw_columns = [pa.concat_arrays([c[j] for c in raw_chunks]) for j in range(len(names))]
-        raw_chunks.clear()
-        columns = []
-        for j, (state, column) in enumerate(zip(states, raw_columns, strict=True)):
-            encoded = pc.dictionary_encode(column)
-            distinct = encoded.dictionary.to_pylist()
-            if state.column.type is ColumnType.AMOUNT:
-                ids, decimals = state.amount_indices(distinct)
-                amount_chunks[j] = [pc.take(decimals, encoded.indices)]
-            elif state.column.type is ColumnType.ID_NUMBER:
-                ids = state.id_indices(distinct)
-            else:
-                ids = state.indices(distinct)
-            columns.append(pc.take(pa.array(ids, pa.int64()), encoded.indices))
-    return finish(
-        table,
-        schema,
-        names,
-        states,
-        lines,
-        columns,
-        raw_columns,
-        amount_chunks,
-        key=key,
-        protector=protector,
-        county_code=county_code,
-    )
+    lines = pc.cast(pa.concat_arrays(encoded.lines), pa.string()) if encoded.lines else pa.array([], pa.string())
+    return finish(table, schema, names, encoded, lines, key=key, protector=protector, county_code=county_code)
+
+
+# -- a workbook's rows ---------------------------------------------------------------------------
 
 
 def standardize_rows_arrow(
@@ -265,64 +385,109 @@ def standardize_rows_arrow(
     progress: Progress | None = None,
 ) -> StandardizedFeed:
     """The same for a workbook: calamine's rows filtered in Python (blank and totals rows),
-    then each column's distinct cells parsed once and everything after in Arrow."""
+    then each column turned into Arrow where its cells are all text or all numbers, so that
+    only its distinct values are parsed."""
     if table._rows is None:
         raise RuntimeError("the table has been read already")
     source, table._rows = table._rows, None
     positions = table.header.positions
     names, at = list(positions.values()), list(positions.keys())
     states = [_ColumnState(state_column(schema, n), typed_keys=True) for n in names]
-    lines: list[str] = []
-    cells_list: list[list[Any]] = []
     try:
-        for line, cells in _data_rows(source):
-            lines.append(line)
-            cells_list.append(cells)
+        rows = list(_data_rows(source))
     finally:
         table.close()
+    lines = [line for line, _ in rows]
+    cells_list = [cells for _, cells in rows]
+    del rows
     width = max(at) + 1
     if cells_list and min(map(len, cells_list)) >= width:
-        getter = itemgetter(*at) if len(at) > 1 else (lambda cells: (cells[at[0]],))
-        raw_columns: list[Any] = [list(c) for c in zip(*map(getter, cells_list), strict=True)]
+        every = list(zip(*cells_list, strict=False))
+        raw_columns: list[Any] = [every[i] for i in at]
+        del every
     else:
         raw_columns = [[c[i] if i < len(c) else None for c in cells_list] for i in at]
     cells_list.clear()
-    columns: list[pa.Array] = []
-    amounts: dict[int, list[pa.Array]] = {}
-    for j, (state, raw) in enumerate(zip(states, raw_columns, strict=True)):
-        kind = state.column.type
-        if kind is ColumnType.ID_NUMBER and all(v.__class__ is str or v is None for v in raw):
-            ids = state.id_indices(raw)
-        elif kind is ColumnType.AMOUNT and (texts := _number_texts(raw)) is not None:
-            # Excel's numbers as the text `parse_amount` makes of them (str of the number).
-            state.key = _text_key  # type: ignore[method-assign]
-            ids, decimals = state.amount_indices(texts)
-            amounts[j] = [decimals]
-        else:
-            ids = state.indices(raw)
-        columns.append(pa.array(ids, pa.int64()))
+    encoded = _Encoded(states)
+    labels = pa.array(lines, pa.string())
+    del lines
+    encoded.add(labels, raw_columns, lambda j, column: _encode_cells(states[j], column))
     if progress is not None:
-        progress(len(lines), max(len(lines), 1))
-    return finish(
-        table,
-        schema,
-        names,
-        states,
-        pa.array(lines, pa.string()),
-        columns,
-        raw_columns,
-        amounts,
-        key=key,
-        protector=protector,
-        county_code=county_code,
-    )
+        progress(len(labels), max(len(labels), 1))
+    return finish(table, schema, names, encoded, labels, key=key, protector=protector, county_code=county_code)
+
+
+_NUMBER_TYPES = {int: pa.int64(), float: pa.float64()}
+
+
+def _encode_cells(state: _ColumnState, raw: Any) -> pa.Array:
+    """Canonical ids of a workbook column: a column of text or of one kind of number goes
+    through Arrow (only its distinct values are parsed); any other mix, cell by cell."""
+    try:
+        text = pa.array(raw, pa.string())  # fails at once on the first cell that is not text
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        text = None
+    if text is not None:
+        return _encode_typed(state, text)
+    classes = {v.__class__ for v in raw}
+    classes.discard(type(None))
+    if len(classes) == 1 and (cls := next(iter(classes))) in _NUMBER_TYPES:
+        try:
+            numbers = pa.array(raw, _NUMBER_TYPES[cls])
+        except (pa.ArrowInvalid, OverflowError):
+            numbers = None
+        if numbers is not None:
+            if state.column.type is ColumnType.AMOUNT:
+                return _number_amounts(state, numbers)
+            return _encode_typed(state, numbers)
+    if state.column.type is ColumnType.AMOUNT and classes <= {int, float} and (texts := _number_texts(raw)):
+        # Excel's numbers as the text `parse_amount` makes of them (str of the number).
+        state.key = _text_key  # type: ignore[method-assign]
+        ids, _ = state.amount_indices(texts)
+        return pa.array(ids, pa.int64())
+    return pa.array(state.indices(raw), pa.int64())
+
+
+def _encode_typed(state: _ColumnState, column: pa.Array) -> pa.Array:
+    """A column of one Python type, dictionary-encoded: its distinct values, as that type,
+    through the state's parsers (typed keys: `(type, value)`); a blank cell is None's id."""
+    encoded = pc.dictionary_encode(column)
+    distinct = encoded.dictionary.to_pylist()
+    text = pa.types.is_string(column.type)
+    ids = state.id_indices(distinct) if text and state.column.type is ColumnType.ID_NUMBER else state.indices(distinct)
+    values = pa.array(ids, pa.int64())
+    taken = pc.take(values, encoded.indices)
+    return pc.fill_null(taken, state.indices([None])[0]) if encoded.null_count else taken
+
+
+def _number_amounts(state: _ColumnState, numbers: pa.Array) -> pa.Array:
+    """An amount column of numbers of one type. Arrow writes each number as its shortest text,
+    as `str` does (but for `.0`); where that text is a plain amount its value is the amount
+    `parse_amount` makes of the number. The others — negative, three decimals, huge, nan —
+    are parsed as numbers, their ids turned into cents + 1 like the rest. Each distinct
+    number once."""
+    state.cents_ids = True
+    encoded = pc.dictionary_encode(numbers)
+    distinct = encoded.dictionary
+    text = pc.cast(distinct, pa.string())
+    plain = pc.fill_null(pc.match_substring_regex(text, _PLAIN_AMOUNT), False)
+    decimals = pc.cast(pc.if_else(plain, text, pa.scalar(None, pa.string())), pa.decimal128(12, 2))
+    ids = pc.add(pc.cast(pc.multiply(decimals, pa.scalar(100, pa.decimal128(3, 0))), pa.int64()), 1)
+    others = pc.invert(plain)
+    if pc.any(others).as_py():
+        parsed = state.indices(pc.filter(distinct, others).to_pylist())
+        found = [v if v <= 0 else int(state.values[v] * 100) + 1 for v in parsed]
+        ids = pc.replace_with_mask(ids, others, pa.array(found, pa.int64()))
+    taken = pc.take(ids, encoded.indices)
+    if encoded.null_count:
+        (blank,) = state.indices([None])
+        taken = pc.fill_null(taken, blank)
+    return taken
 
 
 def _number_texts(raw: list[Any]) -> list[str | None] | None:
     """`str()` of a column of numbers, when that text parses exactly as the number does
     (no bools, no exponent, no nan/inf); else None."""
-    if not all(v is None or v.__class__ is int or v.__class__ is float for v in raw):
-        return None
     texts = [None if v is None else str(v) for v in raw]
     if any("e" in t or "n" in t for t in texts if t is not None):
         return None
@@ -333,15 +498,15 @@ def _text_key(raw: Any) -> Any:
     return None if raw is None else str(raw)
 
 
+# -- from ids to the result ----------------------------------------------------------------------
+
+
 def finish(
     table: Table,
     schema: TableSchema,
     names: list[str],
-    states: list[_ColumnState],
+    encoded: _Encoded,
     lines: pa.Array,
-    columns: list[pa.Array],
-    raw_columns: list[Any],
-    amount_chunks: dict[int, list[pa.Array]],
     *,
     key: tuple[str, ...],
     protector: Protector,
@@ -349,7 +514,9 @@ def finish(
 ) -> StandardizedFeed:
     """From each row's canonical value ids to the result: bad rows, duplicates (one group-by
     over the file), the county checks, counts, errors in file order, the Arrow table."""
+    states = encoded.states
     n = len(lines)
+    columns = [encoded.column(j) for j in range(len(names))]
     column_of = {name: i for i, name in enumerate(names)}
     key_at = [column_of[k] for k in key]
     village = "village_code" if "village_code" in column_of else None
@@ -363,11 +530,12 @@ def finish(
     if n and id_at is not None:
         # A blank ID (index 0) is an error unless the row has a name (index > 0).
         no_name = pc.less_equal(columns[column_of["name"]], 0) if "name" in column_of else pa.array([True] * n)
-        columns[id_at] = pc.if_else(pc.and_(pc.equal(columns[id_at], 0), no_name), _BAD, columns[id_at])
+        missing = pc.and_(pc.equal(columns[id_at], 0), no_name)
+        columns[id_at] = pc.if_else(missing, _BAD, columns[id_at])
     if n:
         bad = reduce(pc.or_, [pc.equal(c, _BAD) for c in columns])
         for i in pc.indices_nonzero(bad).to_pylist():
-            events.append((i, _bad_row_errors(states, raw_columns, lines, columns, i)))
+            events.append((i, _bad_row_errors(states, encoded, lines, columns, i)))
         valid = pc.invert(bad)
         dup = pa.array([False] * n)
         conflicting = 0
@@ -375,8 +543,7 @@ def finish(
             # Duplicates over the whole file at once: group the keyed rows by key; only the
             # groups of more than one row come back to Python.
             keyed = reduce(pc.and_, [pc.not_equal(columns[j], 0) for j in key_at], valid)
-            rows = pc.indices_nonzero(keyed)
-            pairs = _duplicate_pairs([pc.take(columns[j], rows) for j in key_at], rows)
+            pairs = _duplicate_pairs([columns[j] for j in key_at], keyed)
             if pairs:
                 dup = pc.is_in(pa.array(range(n), pa.int64()), value_set=pa.array([r for r, _ in pairs], pa.int64()))
                 first_key = schema.column(key[0])
@@ -425,17 +592,7 @@ def finish(
         errors.extend(row_errors)
     return StandardizedFeed(
         schema=schema,
-        table=_assemble(
-            schema,
-            names,
-            states,
-            [[c] for c in columns],
-            amount_chunks,
-            [keep],
-            pc.filter(lines, keep),
-            protector,
-            county_code,
-        ),
+        table=assemble(schema, names, states, columns, keep, lines, protector, county_code),  # (uses up `columns`)
         errors=errors,
         stats=stats,
         extra_columns=list(table.extra_columns),
@@ -445,32 +602,31 @@ def finish(
     )
 
 
-def _dense(values: pa.Array) -> tuple[pa.Array, int]:
-    encoded = pc.dictionary_encode(values)
-    return pc.cast(encoded.indices, pa.int64()), len(encoded.dictionary)
+def _duplicate_pairs(keys: list[pa.Array], keyed: pa.Array) -> list[tuple[int, int]]:
+    """(row, first row with the same key) for every keyed row whose key an earlier row has.
 
-
-def _duplicate_pairs(keys: list[pa.Array], rows: pa.Array) -> list[tuple[int, int]]:
-    """(row, first row with the same key) for every row whose key an earlier row has.
-
-    The key's columns are folded into one exact integer id, column by column, re-densified
-    after each step (so the product stays below rows² < 2⁶³); counting that id is one pass.
-    """
+    The key's columns are folded into one 64-bit number (multiply and add, wrapping around);
+    counting those is one pass over the file. Rows whose number repeats — the duplicates, and
+    the once-in-a-lifetime collision — are compared on the key itself, in Python."""
+    rows = pc.indices_nonzero(keyed)
     if not len(rows):
         return []
-    packed, _ = _dense(keys[0])
+    folded = pc.cast(pc.take(keys[0], rows), pa.uint64())
     for k in keys[1:]:
-        ids, width = _dense(k)
-        packed, _ = _dense(pc.add(pc.multiply(packed, width), ids))
-    counts = pc.value_counts(packed)
+        folded = pc.add(
+            pc.multiply(folded, pa.scalar(0x9E3779B97F4A7C15, pa.uint64())), pc.cast(pc.take(k, rows), pa.uint64())
+        )
+    counts = pc.value_counts(folded)
     repeated = counts.field("values").filter(pc.greater(counts.field("counts"), 1))
     if not len(repeated):
         return []
-    hit = pc.is_in(packed, value_set=repeated)
-    firsts: dict[int, int] = {}
+    hit = pc.is_in(folded, value_set=repeated)
+    positions = pc.filter(rows, hit)
+    tuples = zip(*(pc.take(k, positions).to_pylist() for k in keys), strict=True)
+    firsts: dict[tuple[int, ...], int] = {}
     pairs = []
-    for value, row in zip(pc.filter(packed, hit).to_pylist(), pc.filter(rows, hit).to_pylist(), strict=True):
-        first = firsts.setdefault(value, row)  # rows come in file order: the first is the earliest
+    for key, row in zip(tuples, positions.to_pylist(), strict=True):
+        first = firsts.setdefault(key, row)  # rows come in file order: the first is the earliest
         if first != row:
             pairs.append((row, first))
     return sorted(pairs)
@@ -481,14 +637,14 @@ def _fingerprint(canon: list[pa.Array], i: int) -> int:
 
 
 def _bad_row_errors(
-    states: list[_ColumnState], raw_columns: list[Any], lines: pa.Array, canon: list[pa.Array], i: int
+    states: list[_ColumnState], encoded: _Encoded, lines: pa.Array, canon: list[pa.Array], i: int
 ) -> list[RowError]:
     out = []
     line = lines[i].as_py()
-    for state, column, ids in zip(states, raw_columns, canon, strict=True):
+    for j, (state, ids) in enumerate(zip(states, canon, strict=True)):
         if ids[i].as_py() != _BAD:
             continue
-        raw = column[i].as_py() if isinstance(column, pa.Array) else column[i]
+        raw = encoded.cell(i, j)
         exc = state.errors.get(state.key(raw), REQUIRED)  # absent: a blank ID without a name
         is_id = state.column.type is ColumnType.ID_NUMBER
         out.append(RowError(line, state.column.label, display_value(raw, is_id=is_id), exc.reason_zh, exc.reason_en))
