@@ -390,8 +390,9 @@ def _linkage_data(n: int, members: int, seed: int) -> tuple[Any, Any, dict[int, 
     return registry, table, truth
 
 
-def whole_import(path: str, data_dir: str) -> dict[str, Any]:
+def whole_import(path: str, tmp: str) -> dict[str, Any]:
     warm = _warm()
+    data_dir = tempfile.mkdtemp(prefix="data-", dir=tmp)  # a fresh one per run: the same file twice imports nothing
     os.environ["SHOUWANG_DATA_DIR"] = data_dir
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shouwang.settings.test")
     os.environ["DATABASE_URL"] = f"sqlite:///{data_dir}/bench.sqlite3"
@@ -500,7 +501,7 @@ def main() -> None:
         if not args.skip_linkage:
             best("linkage", linkage, n, args.members)
         if not args.skip_whole:
-            best("csv_do_import_feed", whole_import, str(csv_path), str(tmpdir / "data"))
+            best("csv_do_import_feed", whole_import, str(csv_path), str(tmpdir))
         if not args.skip_xlsx:
             started = time.perf_counter()
             write_xlsx(xlsx_path, n)

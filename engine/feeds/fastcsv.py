@@ -88,7 +88,8 @@ def _byte_blocks(source: Source, encoding: str) -> Iterator[bytes]:
                 block, carry = data[: cut + 1], data[cut + 1 :]
             if not block:
                 return
-            if b"\x00" in block or block.count(b"\r") != block.count(b"\r\n"):
+            carriage = block.count(b"\r")
+            if b"\x00" in block or (carriage and carriage != block.count(b"\r\n")):
                 raise Fallback  # NUL, or a bare carriage return (csv.reader's own line break)
             yield block if encoding == "utf-8-sig" else block.decode(encoding).encode("utf-8")
             if not data:
@@ -121,14 +122,18 @@ def _arrow_lines(block: bytes) -> pa.Array | None:
     return lines if len(lines) == expected else None
 
 
-def _arrow_cells(block: bytes, delimiter: str, quoted: bool, rows: int) -> list[pa.Array] | None:
-    """The block's cells, column by column, or None for a block of rows of unequal length."""
+def _arrow_cells(
+    block: bytes, delimiter: str, quoted: bool, rows: int, at: list[int] | None = None
+) -> list[pa.Array] | None:
+    """The block's cells, column by column (only the columns `at` when given, in that order;
+    "" where a row is shorter), or None for a block of rows of unequal length."""
     invalid: list[int] = []
 
     def handler(_row: Any) -> str:
         invalid.append(1)
         return "skip"
 
+    wanted = None if at is None else [f"f{p}" for p in at]
     try:
         table = pacsv.read_csv(
             io.BytesIO(block),
@@ -141,14 +146,17 @@ def _arrow_cells(block: bytes, delimiter: str, quoted: bool, rows: int) -> list[
                 invalid_row_handler=handler,
             ),
             convert_options=pacsv.ConvertOptions(
-                column_types={f"f{i}": pa.string() for i in range(1024)}, check_utf8=False
+                column_types={f"f{i}": pa.string() for i in range(1024)},
+                check_utf8=False,
+                include_columns=wanted,
+                include_missing_columns=True,
             ),
         )
     except pa.ArrowInvalid:
         return None
     if invalid or table.num_rows != rows:
         return None
-    return [c.combine_chunks() for c in table.columns]
+    return [pc.fill_null(c.combine_chunks(), "") for c in table.columns]
 
 
 @dataclass
@@ -183,7 +191,7 @@ def _chunks(source: Source, encoding: str, delimiter: str, start: int, at: list[
             block, first_line, count = block[offset:], start, count - skip
         if not block:
             continue
-        numbers = pa.array(range(first_line, first_line + count), pa.int64())
+        numbers = pa.array(range(first_line, first_line + count), pa.int32())
         first_line += count
         chunk = _chunk(block, numbers, delimiter, at, width)
         if chunk is not None:
@@ -191,6 +199,48 @@ def _chunks(source: Source, encoding: str, delimiter: str, start: int, at: list[
 
 
 def _chunk(block: bytes, numbers: pa.Array, delimiter: str, at: list[int], width: int) -> _Chunk | None:
+    if b'"' not in block:
+        cells = _arrow_cells(block, delimiter, False, len(numbers), at)
+        if cells is not None:
+            return _plain_chunk(block, cells, numbers, delimiter)
+    return _general_chunk(block, numbers, delimiter, at, width)
+
+
+def _plain_chunk(block: bytes, columns: list[pa.Array], numbers: pa.Array, delimiter: str) -> _Chunk | None:
+    """A block without quotes that Arrow cut into rows of equal length (`columns`: the
+    schema's). A row with a letter, digit or character in one of those cells is not blank;
+    the few others are looked at whole, in Python: blank when every cell is. Whether a row is
+    a totals row matters only for the block's last row (dropped only at the end of the file)."""
+    n = len(numbers)
+    found = pa.array([False] * n)
+    for column in columns:  # the first column with text usually settles every row
+        found = pc.or_(found, pc.fill_null(pc.match_substring_regex(column, _LETTERS), False))
+        if pc.all(found).as_py():
+            break
+    lines: list[str] = []
+
+    def line(i: int) -> list[str]:
+        if i == n - 1 and not lines:  # the last line, without splitting the block
+            text = block[:-1] if block.endswith(b"\n") else block
+            return text.rsplit(b"\n", 1)[-1].decode("utf-8").removesuffix("\r").split(delimiter)
+        if not lines:
+            lines.extend(block.decode("utf-8").split("\n"))
+        return lines[i].removesuffix("\r").split(delimiter)
+
+    blank_at = [i for i in pc.indices_nonzero(pc.invert(found)).to_pylist() if all(_blank(c) for c in line(i))]
+    if blank_at:
+        keep = pc.invert(pc.is_in(pa.array(range(n), pa.int64()), value_set=pa.array(blank_at, pa.int64())))
+        numbers, columns = pc.filter(numbers, keep), [pc.filter(c, keep) for c in columns]
+        last = int(pc.max(pc.indices_nonzero(keep)).as_py()) if len(numbers) else -1
+    else:
+        last = n - 1
+    if not len(numbers):
+        return None
+    first = next((c for c in line(last) if not _blank(c)), None)
+    return _Chunk(numbers, columns, first is not None and normalize_header(first) in TOTALS_WORDS)
+
+
+def _general_chunk(block: bytes, numbers: pa.Array, delimiter: str, at: list[int], width: int) -> _Chunk | None:
     lines = _arrow_lines(block)
     text: str | None = None
     if lines is None:
@@ -218,7 +268,7 @@ def _chunk(block: bytes, numbers: pa.Array, delimiter: str, at: list[int], width
     maybe_blank = pc.and_(pc.invert(certain_blank), pc.invert(pc.match_substring_regex(lines, _LETTERS)))
     look = pc.or_(pc.or_(quoted, maybe_blank), maybe_totals)
     has_quotes = bool(pc.any(quoted).as_py())
-    cells = _arrow_cells(block, delimiter, has_quotes, n) if text is None else None
+    cells = _arrow_cells(block, delimiter, True, n) if text is None and has_quotes else None
     if cells is not None:
         empty = pa.array([""] * n, pa.string())
         columns = [cells[p] if p < len(cells) else empty for p in at]
@@ -324,7 +374,7 @@ def _encode_text(state: _ColumnState, column: pa.Array) -> pa.Array:
     else:
         distinct = encoded.dictionary.to_pylist()
         ids = state.id_indices(distinct) if state.column.type is ColumnType.ID_NUMBER else state.indices(distinct)
-        values = pa.array(ids, pa.int64())
+        values = pa.array(ids, pa.int32())  # (distinct values of a column: far below 2**31)
     return pc.take(values, encoded.indices)
 
 
@@ -368,6 +418,8 @@ def standardize_csv_arrow(
         pending = chunk
     if pending is not None:
         process(pending.without_last() if pending.totals_last else pending)
+    # The blocks' text is gone: give its pages back before the result is built beside the ids.
+    pa.default_memory_pool().release_unused()
     lines = pc.cast(pa.concat_arrays(encoded.lines), pa.string()) if encoded.lines else pa.array([], pa.string())
     return finish(table, schema, names, encoded, lines, key=key, protector=protector, county_code=county_code)
 
@@ -572,7 +624,8 @@ def finish(
             if not outside:
                 continue
             hit = pc.and_(
-                pc.and_(candidates, pc.invert(refused)), pc.is_in(columns[j], value_set=pa.array(outside, pa.int64()))
+                pc.and_(candidates, pc.invert(refused)),
+                pc.is_in(columns[j], value_set=pa.array(outside, columns[j].type)),
             )
             for i in pc.indices_nonzero(hit).to_pylist():
                 value = state.values[int(columns[j][i].as_py())]
