@@ -20,6 +20,7 @@ from shouwang.accounts.roles import Capability
 from shouwang.core.scoping import RegionScopedQuerySet, access_object
 from shouwang.jobs.models import Job, JobStatus
 from shouwang.jobs.runner import do_enqueue_job
+from shouwang.monitoring.models import OPEN_STEPS
 from shouwang.regions.models import Level, Region
 from shouwang.screening.actions import MIN_YEAR, ScreeningRequestError, do_dismiss
 from shouwang.screening.jobs import JOB_KIND
@@ -166,6 +167,13 @@ class WarningDetailView(View):
             "batches": batches,
             "can_view_batches": user.can(Capability.VIEW_FEEDS),
             "can_dismiss": user.can(Capability.EDIT_REGISTRY) and warning.status == WarningStatus.OPEN,
+            # The monitoring loop: the village takes an open warning up into a case.
+            "cases": warning.cases.all(),
+            "can_start_case": user.can(Capability.EDIT_REGISTRY)
+            and user.region is not None
+            and user.region.level == Level.VILLAGE
+            and warning.status == WarningStatus.OPEN
+            and not warning.cases.filter(step__in=OPEN_STEPS).exists(),
             "can_see_run": warning.last_run_id is not None
             and visible_runs(user).filter(pk=warning.last_run_id).exists(),
         }

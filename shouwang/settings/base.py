@@ -73,6 +73,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "shouwang.core.context_processors.navigation",
+                "shouwang.monitoring.context_processors.task_count",
             ],
         },
     },

@@ -15,7 +15,12 @@ from __future__ import annotations
 
 from shouwang.testing.personas import OUTSIDERS, PERSONAS
 
-APP_MATRICES = ["shouwang.exchange.tests.matrix", "shouwang.api.tests.matrix", "shouwang.screening.tests.matrix"]
+APP_MATRICES = [
+    "shouwang.exchange.tests.matrix",
+    "shouwang.api.tests.matrix",
+    "shouwang.screening.tests.matrix",
+    "shouwang.monitoring.tests.matrix",
+]
 
 VIEWERS = {"village_cadre", "township_officer", "county_officer", "prefecture_viewer", "province_viewer"}
 EDITORS = {"village_cadre", "township_officer", "county_officer"}

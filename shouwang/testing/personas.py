@@ -99,9 +99,10 @@ def make_household(
     relations = ["户主", "配偶", "子", "父母"]
     for i in range(members):
         sex = "M" if i % 2 == 0 else "F"
-        # The household counter shifts the birth date, so numbers stay unique however many are made.
-        birth = births[i % 4] + dt.timedelta(days=n)
-        idn = parse_id_number(make_id_number(village[:6], birth, i, sex))
+        # The household counter shifts the birth date (within ~8 years, so a child is never born
+        # in the future) and past that the sequence: numbers stay unique however many are made.
+        birth = births[i % 4] + dt.timedelta(days=n % 3000)
+        idn = parse_id_number(make_id_number(village[:6], birth, (n // 3000) * 4 + i, sex))
         Member.objects.create(
             household=hh,
             name=f"成员{n}-{i}",

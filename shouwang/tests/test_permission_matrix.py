@@ -78,6 +78,7 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
 PUBLIC = {
     "accounts:login": "the login page",
     "set_language": "choosing the language of the login page",
+    "apply": "a village's self-application form (一码申报), reached by its signed QR link",
 }
 
 ANONYMOUS: dict[str, int] = {}

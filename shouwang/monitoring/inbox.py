@@ -1,0 +1,236 @@
+"""What each user has to do, by urgency, and what is overdue below them (待办与超期).
+
+A village cadre's tasks are the warnings of their village not yet taken up, the cases at a
+village step, notices whose days are over, and the monitored households due for a visit or
+whose plan is flagged; a township officer's, the applications to pass on and the audits; a
+county officer's, the approvals. Each task has a due date: a warning's runs from the day it
+was raised, like the case it would become (the fifteen days count from discovery).
+
+Urgency is three colours, as counties mark them: red — overdue; orange — due within two
+days; yellow — within five. Every level also sees the overdue and nearly overdue items of the
+regions below it, counted by colour.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Exists, OuterRef
+from django.urls import reverse
+from django.utils import timezone
+
+from shouwang.accounts.roles import Capability
+from shouwang.monitoring.assistance import next_visit_due, plan_flags
+from shouwang.monitoring.models import OPEN_STEPS, VILLAGE_STEPS, Case, Notice, Step
+from shouwang.monitoring.procedure import deadlines
+from shouwang.regions.models import Level, Region
+from shouwang.registry.models import Household
+
+COLOURS = ("red", "orange", "yellow")
+COLOUR_LABELS = {"red": "已超期", "orange": "2 天内到期", "yellow": "5 天内到期"}
+CSS = {"red": "danger", "orange": "warning", "yellow": "info", "": "secondary"}
+
+
+def urgency(due: dt.date | None, today: dt.date) -> str:
+    if due is None:
+        return ""
+    left = (due - today).days
+    if left < 0:
+        return "red"
+    if left <= 2:
+        return "orange"
+    if left <= 5:
+        return "yellow"
+    return ""
+
+
+@dataclass
+class Task:
+    kind: str
+    title: str
+    detail: str
+    url: str
+    due: dt.date | None
+    colour: str = ""
+    village: str = ""
+
+    @property
+    def css(self) -> str:
+        return CSS[self.colour]
+
+    @property
+    def days_left(self) -> int | None:
+        return None if self.due is None else (self.due - timezone.localdate()).days
+
+    @property
+    def days_overdue(self) -> int:
+        left = self.days_left
+        return -left if left is not None and left < 0 else 0
+
+
+def _level(user: Any) -> int | None:
+    return user.region.level if getattr(user, "region", None) is not None else None
+
+
+def untaken_warnings(prefix: str) -> Any:
+    """Open warnings of households under `prefix` that no open case has taken up yet."""
+    from shouwang.screening.models import Warning, WarningStatus
+
+    taken = Case.objects.filter(warnings=OuterRef("pk"), step__in=OPEN_STEPS)
+    return (
+        Warning.objects.filter(household__village__pk__startswith=prefix, status=WarningStatus.OPEN)
+        .exclude(household__monitoring_state="监测中")
+        .annotate(taken=Exists(taken))
+        .filter(taken=False)
+    )
+
+
+def _warning_due(created_at: dt.datetime, limit: int) -> dt.date:
+    return timezone.localtime(created_at).date() + dt.timedelta(days=limit)
+
+
+def tasks(user: Any, today: dt.date | None = None, limit: int = 300) -> list[Task]:
+    """The user's own tasks, most urgent first."""
+    from shouwang.screening.text import rule_title
+
+    today = today or timezone.localdate()
+    prefix = user.region_prefix or ""
+    level = _level(user)
+    if not prefix or level is None or not user.can(Capability.EDIT_REGISTRY):
+        return []
+    out: list[Task] = []
+    limits = deadlines(prefix if len(prefix) == 12 else (prefix + "0" * 12)[:12], today.year)
+    cases = Case.objects.restrict(user).select_related("household", "village")
+    if level == Level.VILLAGE:
+        for w in untaken_warnings(prefix).select_related("household").order_by("created_at")[:limit]:
+            due = _warning_due(w.created_at, limits.identification_days)
+            out.append(
+                Task(
+                    "warning",
+                    f"预警线索：{rule_title(w.rule_id)}",
+                    f"户 {w.household.number}，待入户核实",
+                    reverse("screening:warning_detail", args=[w.pk]),
+                    due,
+                )
+            )
+        for case in cases.filter(step__in=VILLAGE_STEPS):
+            out.append(_case_task(case))
+        for notice in Notice.objects.restrict(user).filter(closed_at__isnull=True, ends_on__lt=today):
+            out.append(
+                Task(
+                    "notice",
+                    "公示期满，请结束公示",
+                    f"{notice.starts_on:%m-%d} 至 {notice.ends_on:%m-%d}，{notice.cases.count()} 户",
+                    reverse("monitoring:notice_detail", args=[notice.pk]),
+                    notice.ends_on + dt.timedelta(days=1),
+                )
+            )
+        out.extend(_household_tasks(Household.objects.restrict(user).filter(monitoring_state="监测中"), today))
+    elif level == Level.TOWNSHIP:
+        for case in cases.filter(step=Step.ROUTING):
+            out.append(_case_task(case, due=case.routing_due_on, title="自主申报待分派到村"))
+        for case in cases.filter(step=Step.TOWNSHIP_AUDIT):
+            out.append(_case_task(case))
+    elif level == Level.COUNTY:
+        for case in cases.filter(step=Step.COUNTY_APPROVAL):
+            out.append(_case_task(case))
+    for task in out:
+        task.colour = urgency(task.due, today)
+    out.sort(key=lambda t: (t.due or dt.date.max, t.kind, t.title))
+    return out[:limit]
+
+
+def _case_task(case: Case, *, due: dt.date | None = None, title: str = "") -> Task:
+    who = case.household.number if case.household else f"申请人 {case.applicant_name}"
+    return Task(
+        "case",
+        title or f"{case.get_kind_display()}：{case.get_step_display()}",
+        f"户 {who}" + ("（风险消除后返贫致贫风险）" if case.returning else ""),
+        reverse("monitoring:case_detail", args=[case.pk]),
+        due or case.due_on,
+        village=case.village_id,
+    )
+
+
+def _household_tasks(households: Iterable[Household], today: dt.date) -> list[Task]:
+    out = []
+    for household in households:
+        due = next_visit_due(household, today)
+        url = reverse("monitoring:household", args=[household.pk])
+        if due is not None and due <= today + dt.timedelta(days=5):
+            out.append(Task("visit", "回访到期", f"户 {household.number}", url, due))
+        for flag in plan_flags(household, today):
+            out.append(Task("plan", "帮扶措施待落实", f"户 {household.number}：{flag.message}", url, flag.since))
+    return out
+
+
+def task_count(user: Any) -> int:
+    try:
+        return len(tasks(user))
+    except Exception:  # the navigation must render even if a parameter is missing
+        return 0
+
+
+# -- Overdue below -----------------------------------------------------------------------
+
+
+@dataclass
+class AreaRow:
+    code: str
+    name: str
+    counts: Counter[str] = field(default_factory=Counter)  # colour → items
+    by_step: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def steps(self) -> list[tuple[str, int]]:
+        # A template's `.items` on a Counter would look up the key "items" (and get 0).
+        return sorted(self.by_step.items(), key=lambda kv: -kv[1])
+
+
+def overdue_below(user: Any, today: dt.date | None = None) -> list[AreaRow]:
+    """Per region one level below the user's: open cases and untaken warnings by colour."""
+    today = today or timezone.localdate()
+    prefix = user.region_prefix or ""
+    region = getattr(user, "region", None)
+    if not prefix or region is None or region.level >= Level.VILLAGE:
+        return []
+    width = {Level.PROVINCE: 4, Level.PREFECTURE: 6, Level.COUNTY: 9, Level.TOWNSHIP: 12}[region.level]
+    rows: dict[str, AreaRow] = {}
+    children = Region.objects.filter(code__startswith=prefix, level=region.level + 1).order_by("code")
+    for child in children:
+        rows[child.code[:width]] = AreaRow(child.code, child.name)
+    limit_cache: dict[str, int] = {}
+
+    def limit(village: str) -> int:
+        county = village[:6]
+        if county not in limit_cache:
+            limit_cache[county] = deadlines(village, today.year).identification_days
+        return limit_cache[county]
+
+    for case in Case.objects.filter(village__pk__startswith=prefix, step__in=OPEN_STEPS).only(
+        "village_id", "step", "due_on", "routing_due_on"
+    ):
+        due = case.routing_due_on if case.step == Step.ROUTING else case.due_on
+        colour = urgency(due, today)
+        row = rows.get(case.village_id[:width])
+        if colour and row is not None:
+            row.counts[colour] += 1
+            row.by_step[case.get_step_display()] += 1
+    for village, created in untaken_warnings(prefix).values_list("household__village_id", "created_at"):
+        colour = urgency(_warning_due(created, limit(village)), today)
+        row = rows.get(village[:width])
+        if colour and row is not None:
+            row.counts[colour] += 1
+            row.by_step["预警待核实"] += 1
+    return [r for r in rows.values() if r.counts] + [r for r in rows.values() if not r.counts]
+
+
+def totals(rows: Iterable[AreaRow]) -> Counter[str]:
+    out: Counter[str] = Counter()
+    for r in rows:
+        out.update(r.counts)
+    return out
