@@ -188,6 +188,28 @@ class Case(models.Model):
         return (self.due_on - (today or timezone.localdate())).days
 
 
+ACTION_LABELS = {
+    "opened": _("登记"),
+    "routed": _("分派到村"),
+    "household_linked": _("关联农户"),
+    "warning_attached": _("新增预警线索"),
+    "application_attached": _("再次申报"),
+    "home_visit": _("入户核实"),
+    "proposed": _("提请民主评议"),
+    "dismissed": _("排除"),
+    "appraised": _("民主评议通过"),
+    "appraisal_failed": _("民主评议未通过"),
+    "notice_posted": _("发布公示"),
+    "objection": _("登记异议"),
+    "objection_settled": _("异议处理"),
+    "notice_passed": _("公示期满"),
+    "township_approved": _("乡镇审核通过"),
+    "approved": _("县级审定通过"),
+    "returned": _("退回"),
+    "rolled_back": _("回退"),
+}
+
+
 class CaseEvent(models.Model):
     """A step of a case: who did what when, what they saw and decided (the dossier's lines)."""
 
@@ -220,6 +242,10 @@ class CaseEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.action}"
+
+    @property
+    def action_label(self) -> str:
+        return str(ACTION_LABELS.get(self.action, self.action))
 
 
 class Notice(models.Model):

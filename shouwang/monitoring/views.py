@@ -8,6 +8,7 @@ back to the page as a message in Chinese, never as an error page.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -353,3 +354,23 @@ class StartFromWarningView(View):
             messages.info(request, "该户已是监测对象：请在回访中核实这条线索，并据此调整帮扶措施")
             return HttpResponseRedirect(reverse("monitoring:household", args=[warning.household_id]))
         return HttpResponseRedirect(reverse("monitoring:case_detail", args=[case.pk]))
+
+
+class ExportView(View):
+    """An XLSX list of the user's area, masked, audited (see `exports`)."""
+
+    def get(self, request: HttpRequest, kind: str) -> HttpResponse:
+        from shouwang.monitoring.exports import EXPORTS, workbook
+
+        user = _viewer(request)
+        if kind not in EXPORTS:
+            raise Http404
+        title, headers, rows, widths = EXPORTS[kind]
+        data = workbook(title, headers, rows(user), widths)
+        record_event("monitoring.export", actor=user, request=request, region_code=user.region_prefix or "", kind=kind)
+        stamp = timezone.localdate().strftime("%Y%m%d")
+        response = HttpResponse(data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        filename = f"{title}-{user.region_prefix}-{stamp}.xlsx"
+        response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
+        response["Cache-Control"] = "no-store"
+        return response

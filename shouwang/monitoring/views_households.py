@@ -168,3 +168,23 @@ class EliminationStartView(_HouseholdWrite):
         case = p.open_elimination(household, user=user, request=request)
         messages.success(request, "已发起风险消除程序，请入户核实")
         return HttpResponseRedirect(reverse("monitoring:case_detail", args=[case.pk]))
+
+
+class DossierView(View):
+    """一户一档 as a PDF: masked, internal, audited."""
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        from urllib.parse import quote
+
+        from shouwang.core.audit import record_event
+        from shouwang.monitoring.dossier import build_dossier
+
+        user = current_user(request)
+        household = _household(user, pk)
+        data = build_dossier(household, generated_by=user.get_full_name() or user.username)
+        record_event("monitoring.dossier", actor=user, request=request, obj=household, region_code=household.village_id)
+        response = HttpResponse(data, content_type="application/pdf")
+        name = f"一户一档-{household.number}.pdf"
+        response["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(name)}"
+        response["Cache-Control"] = "no-store"
+        return response

@@ -20,11 +20,13 @@ EXPECTED = {
     "monitoring:inbox": ("get", only(VIEWERS | ELSEWHERE, other=403)),
     "monitoring:overdue": ("get", only(VIEWERS | ELSEWHERE, other=403)),
     "monitoring:case_list": ("get", only(VIEWERS | ELSEWHERE, other=403)),
+    "monitoring:export": ("get", only(VIEWERS | ELSEWHERE, other=403)),
     "monitoring:case_detail": ("get", only(VIEWERS)),
     "monitoring:case_act": ("post", only(EDITORS, ok=302)),
     "monitoring:case_document": ("get", only(EDITORS)),
     "monitoring:start_from_warning": ("post", only(EDITORS, ok=302)),
     "monitoring:household": ("get", only(VIEWERS)),
+    "monitoring:dossier": ("get", only(VIEWERS)),
     "monitoring:measure_add": ("post", only(EDITORS, ok=302)),
     "monitoring:visit_add": ("post", only(EDITORS, ok=302)),
     "monitoring:report_risk": ("post", only(EDITORS, ok=302)),
@@ -50,6 +52,7 @@ KWARGS = {
     "monitoring:case_document": lambda w: {"pk": w["case"].pk, "event_id": w["case_document"].pk},
     "monitoring:start_from_warning": lambda w: {"warning_id": w["warning"].pk},
     "monitoring:household": lambda w: {"pk": w["household"].pk},
+    "monitoring:dossier": lambda w: {"pk": w["household"].pk},
     "monitoring:measure_add": lambda w: {"pk": w["monitored"].pk},
     "monitoring:visit_add": lambda w: {"pk": w["monitored"].pk},
     "monitoring:report_risk": lambda w: {"pk": w["household"].pk},
@@ -59,6 +62,7 @@ KWARGS = {
     "monitoring:notice_print": lambda w: {"pk": w["notice"].pk},
     "monitoring:notice_act": lambda w: {"pk": w["notice"].pk},
     "apply": lambda w: {"token": w["apply_token"]},
+    "monitoring:export": lambda w: {"kind": "households"},
 }
 
 DATA = {

@@ -239,3 +239,53 @@ def test_the_household_page_shows_the_plan_flags_and_takes_a_measure_and_a_visit
     )
     page = village.get(url).content.decode()
     assert "医疗救助" in page and "病情好转" in page and "仍未落实帮扶措施" not in page
+
+
+# -- Exports ----------------------------------------------------------------------------------
+
+
+def _cells(response) -> list[list]:
+    import io
+
+    from openpyxl import load_workbook
+
+    book = load_workbook(io.BytesIO(response.content), read_only=True)
+    return [list(r) for r in book.worksheets[0].iter_rows(values_only=True)]
+
+
+def test_the_monitored_households_export_masks_ids_and_leaves_out_other_villages(client, persona, household, walk):
+    from shouwang.testing.personas import TOWNSHIP, make_household, second_village
+
+    walk.county_decide(walk.through(p.open_from_warning(warning_on(household))))
+    elsewhere = make_household(second_village(TOWNSHIP), monitoring_state="监测中")
+    response = login(client, persona, "village_cadre").get(reverse("monitoring:export", args=["households"]))
+    rows = _cells(response)
+    assert rows[0][0] == "户编号" and [r[0] for r in rows[1:]] == [household.number]
+    full = reveal_id_number(household.head)
+    assert full not in str(rows) and "*" in rows[1][3]
+    assert rows[1][6] == "监测中" and rows[1][9] == "因病"
+    assert elsewhere.number not in str(rows)
+    assert AuditEvent.objects.filter(action="monitoring.export", actor__username="village_cadre").exists()
+
+
+def test_a_cell_that_looks_like_a_formula_is_exported_as_text(client, persona, household, walk):
+    from shouwang.monitoring.assistance import do_add_measure
+
+    walk.county_decide(walk.through(p.open_from_warning(warning_on(household))))
+    household.refresh_from_db()
+    do_add_measure(
+        household,
+        {
+            "category": "产业帮扶",
+            "subtype": "养殖业",
+            "content": '=HYPERLINK("http://evil.example","点我")',
+            "responsible": "@王书记",
+            "starts_on": timezone.localdate(),
+            "funds": "5000",
+        },
+        user=persona("village_cadre"),
+    )
+    rows = _cells(login(client, persona, "county_officer").get(reverse("monitoring:export", args=["measures"])))
+    content, responsible, funds = rows[1][4], rows[1][5], rows[1][8]
+    assert content.startswith("'=") and responsible.startswith("'@")
+    assert funds == 5000  # money stays a number
