@@ -569,6 +569,9 @@ def finish(
     states = encoded.states
     n = len(lines)
     columns = [encoded.column(j) for j in range(len(names))]
+    for state in states:  # every cell is an id now: the lookups by raw text are done with
+        state.by_raw.clear()
+        state.canon.clear()
     column_of = {name: i for i, name in enumerate(names)}
     key_at = [column_of[k] for k in key]
     village = "village_code" if "village_code" in column_of else None
