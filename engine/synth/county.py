@@ -18,9 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.schemas.feeds import FEED_SCHEMAS
+from engine.schemas.monitoring import MONITORING_RECORDS
 from engine.schemas.registry import REGISTRY_ACCOUNTS, REGISTRY_MEMBERS
 from engine.synth.divisions import DIVISIONS_DIR, County, load_county
 from engine.synth.feeds import GENERATORS, Context, plan_deaths, plan_serious
+from engine.synth.monitoring import roster
 from engine.synth.names import NamePool
 from engine.synth.population import Household, IdAllocator, add_illness_of_disabled, build_households
 from engine.synth.profiles import profile_for
@@ -132,6 +134,15 @@ def write_registry(households: list[Household], out_dir: Path, year: int) -> dic
     return lines
 
 
+def write_monitoring_roster(households: list[Household], out_dir: Path, year: int) -> int:
+    """monitoring_records.csv: the households already monitored or risk-eliminated."""
+    rows = roster(households, year)
+    names = [c.name for c in MONITORING_RECORDS.columns]
+    table = [[c.label for c in MONITORING_RECORDS.columns], *([r[n] for n in names] for r in rows)]
+    (out_dir / "monitoring_records.csv").write_bytes(_csv_bytes(table))
+    return len(rows)
+
+
 def _per_capita(account: dict[str, int]) -> float:
     net = (
         account["wage_income"]
@@ -217,6 +228,7 @@ def generate_county(
         files={
             "registry_members.csv": {"rows": members, "format": "csv", "encoding": "utf-8-sig"},
             "registry_accounts.csv": {"rows": 2 * households, "format": "csv", "encoding": "utf-8-sig"},
+            "monitoring_records.csv": {"rows": len(roster(hhs, year)), "format": "csv", "encoding": "utf-8-sig"},
             **{
                 f"feeds/{w.spec.filename}": {
                     "kind": w.spec.kind,
@@ -316,6 +328,7 @@ def _finish_registry_and_truth(
         previous = hh.accounts[year - 1]
         current["wage_income"] = round(previous["wage_income"] * rng.uniform(0.3, 0.6))
     account_lines = write_registry(hhs, out_dir, year)
+    write_monitoring_roster(hhs, out_dir, year)
     line = ctx.profile.monitoring_line
     registry_shocks: list[TruthRow] = []
     for hh in hhs:

@@ -7,6 +7,7 @@ and prints the credentials.
 
 from __future__ import annotations
 
+import io
 import json
 import secrets
 import tempfile
@@ -74,7 +75,7 @@ class Command(BaseCommand):
             raise CommandError(f"区划代码 {county} 不是一个已载入的县级区划")
 
         state_path = Path(settings.DATA_DIR) / "demo-state.json"
-        wanted = {"county": county, "households": households, "seed": seed, "feeds": True}
+        wanted = {"county": county, "households": households, "seed": seed, "feeds": True, "roster": True}
         state = json.loads(state_path.read_text()) if state_path.exists() else {}
         accounts = self.ensure_accounts(county)
         if state == wanted and Household.objects.filter(village__pk__startswith=county).exists():
@@ -96,6 +97,13 @@ class Command(BaseCommand):
                         f"导入 {name}",
                         lambda name=name: call_command("import_registry", str(out / name), verbosity=0),
                     )
+                # The households the county identified before: when, in which category, why.
+                step(
+                    "导入监测对象台账",
+                    lambda: call_command(
+                        "import_monitoring", str(out / "monitoring_records.csv"), verbosity=0, stdout=io.StringIO()
+                    ),
+                )
                 step("导入部门数据", lambda: self.import_feeds(out, county))
             step("筛查预警", lambda: self.screen(county, DEMO_YEAR))
             state_path.write_text(json.dumps(wanted))
