@@ -1,7 +1,7 @@
 """Re-screen what a feed batch touched (数据更新后增量筛查).
 
 When a department's batch is committed, the county is screened again for the years the batch
-covers, with only the rules that read its kind, and only for the households its rows were
+covers (those it has screened before), with only the rules that read its kind, and only for the households its rows were
 linked to: a batch of 300 claims re-screens 300 households' medical rules, not the county.
 A withdrawn batch re-screens the county for those rules (its rows are gone, so whoever they
 touched is no longer known from them); warnings that only it had raised lapse.
@@ -42,9 +42,15 @@ def rules_reading(kind: str) -> list[str]:
 
 
 def batch_years(batch: FeedBatch) -> list[int]:
+    """The years the batch covers that the county has screened: a year nobody screened has no
+    warnings to bring up to date (a disability feed lists certificates of 2015 too)."""
+    from shouwang.screening.models import RunStatus, ScreeningRun
+
     this_year = dt.date.today().year
     years = {int(p[:4]) for p in (batch.periods or []) if str(p)[:4].isdigit()}
-    return sorted(y for y in years if MIN_YEAR <= y <= this_year)
+    runs = ScreeningRun.objects.filter(region_id=batch.county_id, status=RunStatus.SUCCEEDED)
+    screened = set(runs.values_list("year", flat=True))
+    return sorted(y for y in years if MIN_YEAR <= y <= this_year and y in screened)
 
 
 def touched_households(batch: FeedBatch) -> list[int]:

@@ -50,6 +50,12 @@ def committed(django_capture_on_commit_callbacks):
 _commit = None
 
 
+@pytest.fixture(autouse=True)
+def county_screens_2025(db):
+    """The county has screened 2025 before: a new batch brings that year's warnings up to date."""
+    ScreeningRun.objects.create(region_id=COUNTY, year=2025, status="succeeded")
+
+
 def deaths_csv(members, when: str = "2025-03-09") -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
@@ -134,6 +140,12 @@ def test_a_batch_linked_to_nobody_queues_no_re_screen(persona):
             channel="web",
         )
     assert outcome.committed
+    assert screening_jobs() == []
+
+
+def test_a_batch_of_a_year_the_county_never_screened_queues_nothing(persona):
+    household = make_household(first_village(TOWNSHIP))
+    import_deaths([head(household)], persona, when="2023-05-01")
     assert screening_jobs() == []
 
 
