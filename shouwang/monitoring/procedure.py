@@ -771,6 +771,12 @@ def _apply_decision(case: Case, user: Any, today: dt.date) -> None:
     record, _ = MonitoringRecord.objects.select_for_update().get_or_create(household=household)
     source = f"监测程序 #{case.pk}"
     if case.kind == CaseKind.IDENTIFICATION:
+        from shouwang.screening.models import WarningStatus
+
+        # The warnings that led here are answered: the household is monitored for them.
+        case.warnings.filter(status=WarningStatus.OPEN).update(
+            status=WarningStatus.CONVERTED, note=f"{today:%Y-%m-%d} 监测程序 #{case.pk} 县级审定纳入监测"
+        )
         record.identified_on, record.category, record.risk_causes = today, case.category, list(case.risk_causes)
         record.eliminated_on, record.elimination_method, record.identification_case = None, "", case
         record.save()

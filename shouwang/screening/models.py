@@ -35,7 +35,8 @@ class WarningStatus(models.TextChoices):
     # raises (a department withdrew or corrected its batch, the registry was updated): nobody
     # verified it, so it is not "dismissed"; it reopens if the finding comes back.
     LAPSED = "lapsed", _("证据已失效")
-    # Later steps of the monitoring loop: verified (入户核实) and converted (纳入监测).
+    # Verified and answered by the monitoring procedure: the household was identified (纳入监测).
+    CONVERTED = "converted", _("已纳入监测")
 
 
 class RunTrigger(models.TextChoices):

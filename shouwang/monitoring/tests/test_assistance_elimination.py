@@ -35,7 +35,6 @@ TODAY = timezone.localdate
 
 def monitored(household, walk, causes=("因病",), months_ago: int = 0):
     case = walk.county_decide(walk.through(p.open_from_warning(warning_on(household)), causes=list(causes)))
-    Warning.objects.filter(household=household).update(status="dismissed")  # verified: the case answered them
     if months_ago:
         MonitoringRecord.objects.filter(household=household).update(identified_on=p.add_months(TODAY(), -months_ago))
     household.refresh_from_db()

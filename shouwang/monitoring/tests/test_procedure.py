@@ -70,6 +70,7 @@ def test_a_household_walks_the_whole_procedure_and_becomes_monitored(household, 
     ]
     assert ("township_approved", "township_officer") in steps and ("approved", "county_officer") in steps
     assert ChangeRecord.objects.filter(household=household, field="monitoring_state", after="监测中").exists()
+    assert set(case.warnings.values_list("status", flat=True)) == {"converted"}  # answered by the procedure
     assert AuditEvent.objects.filter(action="monitoring.approved", object_id=str(case.pk)).exists()
 
 
