@@ -14,7 +14,12 @@ from shouwang.monitoring.models import Case, Category, EliminationMethod, Measur
 
 
 class DateInput(forms.DateInput):
+    """The browser's date picker, which takes only ISO dates (not the locale's format)."""
+
     input_type = "date"
+
+    def __init__(self, attrs: Any = None) -> None:
+        super().__init__(attrs, format="%Y-%m-%d")
 
 
 def today() -> Any:
@@ -122,14 +127,22 @@ class MeasureForm(Styled):
         return data
 
 
+class Unchanged(forms.NullBooleanSelect):
+    """A visit corrects a fact or leaves it as the registry has it."""
+
+    def __init__(self, attrs: Any = None) -> None:
+        super().__init__(attrs)
+        self.choices = [("unknown", _("不变")), ("true", _("是")), ("false", _("否"))]
+
+
 class VisitForm(Styled):
     visited_on = forms.DateField(label=_("走访日期"), widget=DateInput, initial=today)
     findings = forms.CharField(label=_("走访情况"), widget=forms.Textarea(attrs={"rows": 4}), max_length=2000)
-    food_clothing_ok = forms.NullBooleanField(label=_("不愁吃穿"), required=False)
-    water_quantity_ok = forms.NullBooleanField(label=_("饮水水量达标"), required=False)
-    water_quality_ok = forms.NullBooleanField(label=_("饮水水质达标"), required=False)
-    water_convenience_ok = forms.NullBooleanField(label=_("用水方便"), required=False)
-    water_reliability_ok = forms.NullBooleanField(label=_("供水保证率达标"), required=False)
+    food_clothing_ok = forms.NullBooleanField(label=_("不愁吃穿"), required=False, widget=Unchanged)
+    water_quantity_ok = forms.NullBooleanField(label=_("饮水水量达标"), required=False, widget=Unchanged)
+    water_quality_ok = forms.NullBooleanField(label=_("饮水水质达标"), required=False, widget=Unchanged)
+    water_convenience_ok = forms.NullBooleanField(label=_("用水方便"), required=False, widget=Unchanged)
+    water_reliability_ok = forms.NullBooleanField(label=_("供水保证率达标"), required=False, widget=Unchanged)
     housing_grade = forms.ChoiceField(
         label=_("住房安全等级"),
         required=False,

@@ -27,6 +27,7 @@ from shouwang.monitoring import procedure as p
 from shouwang.monitoring.forms import AppraisalForm, DecisionForm, HomeVisitForm, ProposeForm, ReasonForm
 from shouwang.monitoring.models import OPEN_STEPS, Case, CaseKind, Step
 from shouwang.regions.models import Level, Region
+from shouwang.screening.text import rule_title, summarize
 
 
 def _viewer(request: HttpRequest) -> Any:
@@ -118,7 +119,9 @@ def case_context(user: Any, case: Case, **forms: Any) -> dict[str, Any]:
     context: dict[str, Any] = {
         "case": case,
         "events": case.events.select_related("actor").order_by("at", "id"),
-        "warnings": case.warnings.all(),
+        "warnings": [
+            (w, rule_title(w.rule_id), summarize(w.rule_id, w.period, w.evidence)) for w in case.warnings.all()
+        ],
         "can_act": can,
         "colour": inbox.urgency(case.routing_due_on if case.step == Step.ROUTING else case.due_on, timezone.localdate())
         if case.is_open

@@ -40,8 +40,10 @@ def household_context(user: Any, household: Household, **forms: Any) -> dict[str
     due = next_visit_due(household, today)
     can_edit = user.can(Capability.EDIT_REGISTRY)
     monitored = household.monitoring_state in (p.MONITORED, p.ELIMINATED)
+    checklist = p.elimination_checklist(household, today) if household.monitoring_state == p.MONITORED else []
     return {
         "household": household,
+        "checklist_ok": bool(checklist) and all(c.ok for c in checklist),
         "record": MonitoringRecord.objects.filter(household=household).first(),
         "measures": household.measures.order_by("-starts_on", "-id"),
         "visits": household.visits.select_related("visitor")[:50],
@@ -49,7 +51,7 @@ def household_context(user: Any, household: Household, **forms: Any) -> dict[str
         "flags": plan_flags(household, today),
         "next_visit": due,
         "visit_css": CSS[urgency(due, today)],
-        "checklist": p.elimination_checklist(household, today) if household.monitoring_state == p.MONITORED else [],
+        "checklist": checklist,
         "can_edit": can_edit,
         "can_plan": can_edit and monitored,
         "can_report": can_edit and household.monitoring_state != p.MONITORED,
