@@ -20,19 +20,26 @@ def django_db_setup(django_db_setup, django_db_blocker):
         load_divisions("522631")
 
 
-@pytest.fixture(autouse=True)
-def _divisions_after_a_transactional_test(request, django_db_blocker):
-    """A transactional test (a live server, a real browser) ends by flushing the database,
-    divisions included; the next test of the same process expects them, so they come back."""
-    yield
-    marker = request.node.get_closest_marker("django_db")
-    transactional = "transactional_db" in request.fixturenames or "live_server" in request.fixturenames
+def _transactional(item: pytest.Item) -> bool:
+    marker = item.get_closest_marker("django_db")
     if marker is not None and (marker.kwargs.get("transaction") or (marker.args and marker.args[0])):
-        transactional = True
-    if not transactional:
-        return
-    from shouwang.regions.loading import load_divisions
+        return True
+    names = getattr(item, "fixturenames", ())
+    return "transactional_db" in names or "live_server" in names
 
-    with django_db_blocker.unblock():
-        load_divisions("522630")
-        load_divisions("522631")
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None):
+    """A transactional test (a live server, a real browser) ends by flushing the database,
+    divisions included, and the next test of the same process expects them: once every
+    finalizer of the test has run (the flush among them), they are loaded again."""
+    result = yield
+    if nextitem is not None and _transactional(item):
+        from pytest_django.plugin import blocking_manager_key
+
+        from shouwang.regions.loading import load_divisions
+
+        with item.config.stash[blocking_manager_key].unblock():
+            load_divisions("522630")
+            load_divisions("522631")
+    return result
