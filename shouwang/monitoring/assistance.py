@@ -32,6 +32,7 @@ from shouwang.monitoring import catalogue
 from shouwang.monitoring.models import Measure, MeasureStatus, MonitoringRecord, RiskCause, Visit
 from shouwang.monitoring.procedure import (
     ELIMINATED,
+    Deadlines,
     MONITORED,
     ProcedureError,
     add_months,
@@ -143,7 +144,7 @@ class Flag:
     since: dt.date | None = None  # from when it applies (for ordering by urgency)
 
 
-def plan_flags(household: Household, today: dt.date | None = None) -> list[Flag]:
+def plan_flags(household: Household, today: dt.date | None = None, limits: Deadlines | None = None) -> list[Flag]:
     """What an auditor would flag in a monitored household's plan today."""
     today = today or timezone.localdate()
     if household.monitoring_state != MONITORED:
@@ -151,7 +152,7 @@ def plan_flags(household: Household, today: dt.date | None = None) -> list[Flag]
     record = MonitoringRecord.objects.filter(household=household).first()
     if record is None or record.identified_on is None:
         return []
-    limits = deadlines(household.village_id, today.year)
+    limits = limits or deadlines(household.village_id, today.year)
     measures = measures_in_place(household)
     flags = []
     first_due = add_months(record.identified_on, limits.first_measure_months)
@@ -186,7 +187,9 @@ def plan_flags(household: Household, today: dt.date | None = None) -> list[Flag]
 # -- Visits --------------------------------------------------------------------------------
 
 
-def next_visit_due(household: Household, today: dt.date | None = None) -> dt.date | None:
+def next_visit_due(
+    household: Household, today: dt.date | None = None, limits: Deadlines | None = None
+) -> dt.date | None:
     """When the household should next be visited; None when it is not monitored."""
     today = today or timezone.localdate()
     if household.monitoring_state != MONITORED:
@@ -196,7 +199,8 @@ def next_visit_due(household: Household, today: dt.date | None = None) -> dt.dat
     start = last or (record.identified_on if record else None)
     if start is None:
         return today
-    return start + dt.timedelta(days=deadlines(household.village_id, today.year).visit_interval_days)
+    limits = limits or deadlines(household.village_id, today.year)
+    return start + dt.timedelta(days=limits.visit_interval_days)
 
 
 def do_record_visit(

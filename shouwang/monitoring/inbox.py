@@ -129,7 +129,8 @@ def tasks(user: Any, today: dt.date | None = None, limit: int = 300) -> list[Tas
                     notice.ends_on + dt.timedelta(days=1),
                 )
             )
-        out.extend(_household_tasks(Household.objects.restrict(user).filter(monitoring_state="监测中"), today))
+        monitored = Household.objects.restrict(user).filter(monitoring_state="监测中").prefetch_related("measures")
+        out.extend(_household_tasks(monitored, today, limits))
     elif level == Level.TOWNSHIP:
         for case in cases.filter(step=Step.ROUTING):
             out.append(_case_task(case, due=case.routing_due_on, title="自主申报待分派到村"))
@@ -156,14 +157,14 @@ def _case_task(case: Case, *, due: dt.date | None = None, title: str = "") -> Ta
     )
 
 
-def _household_tasks(households: Iterable[Household], today: dt.date) -> list[Task]:
+def _household_tasks(households: Iterable[Household], today: dt.date, limits: Any) -> list[Task]:
     out = []
     for household in households:
-        due = next_visit_due(household, today)
+        due = next_visit_due(household, today, limits)
         url = reverse("monitoring:household", args=[household.pk])
         if due is not None and due <= today + dt.timedelta(days=5):
             out.append(Task("visit", "回访到期", f"户 {household.number}", url, due))
-        for flag in plan_flags(household, today):
+        for flag in plan_flags(household, today, limits):
             out.append(Task("plan", "帮扶措施待落实", f"户 {household.number}：{flag.message}", url, flag.since))
     return out
 
