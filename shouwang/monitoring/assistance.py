@@ -32,8 +32,8 @@ from shouwang.monitoring import catalogue
 from shouwang.monitoring.models import Measure, MeasureStatus, MonitoringRecord, RiskCause, Visit
 from shouwang.monitoring.procedure import (
     ELIMINATED,
-    Deadlines,
     MONITORED,
+    Deadlines,
     ProcedureError,
     add_months,
     deadlines,
