@@ -43,3 +43,13 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None):
             load_divisions("522630")
             load_divisions("522631")
     return result
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts with an empty cache: a count or a rate limit cached by one test must not
+    answer the next (local memory lives as long as the worker)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield

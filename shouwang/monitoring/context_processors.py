@@ -9,7 +9,7 @@ from django.http import HttpRequest
 
 from shouwang.accounts.roles import Capability
 
-CACHE_SECONDS = 60  # a village's tasks walk its monitored households: not on every page view
+CACHE_SECONDS = 30  # a few COUNTs, but on every page: a count half a minute old is fine
 
 
 def task_count(request: HttpRequest) -> dict[str, Any]:

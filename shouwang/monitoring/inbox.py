@@ -170,10 +170,23 @@ def _household_tasks(households: Iterable[Household], today: dt.date, limits: An
 
 
 def task_count(user: Any) -> int:
-    try:
-        return len(tasks(user))
-    except Exception:  # the navigation must render even if a parameter is missing
+    """The navigation's badge: the procedure's own steps waiting for the user (warnings to take
+    up, cases at their level, notices whose days are over) — counted, not built, since every
+    page shows it. Visits and plan checks are listed in the inbox itself."""
+    prefix = user.region_prefix or ""
+    level = _level(user)
+    if not prefix or level is None or not user.can(Capability.EDIT_REGISTRY):
         return 0
+    cases = Case.objects.restrict(user)
+    if level == Level.VILLAGE:
+        today = timezone.localdate()
+        notices = Notice.objects.restrict(user).filter(closed_at__isnull=True, ends_on__lt=today)
+        return untaken_warnings(prefix).count() + cases.filter(step__in=VILLAGE_STEPS).count() + notices.count()
+    if level == Level.TOWNSHIP:
+        return cases.filter(step__in=(Step.ROUTING, Step.TOWNSHIP_AUDIT)).count()
+    if level == Level.COUNTY:
+        return cases.filter(step=Step.COUNTY_APPROVAL).count()
+    return 0
 
 
 # -- Overdue below -----------------------------------------------------------------------
