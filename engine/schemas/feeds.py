@@ -11,6 +11,7 @@ as headers too. Code lists are closed: a value outside ``choices`` is an error.
 
 from __future__ import annotations
 
+from engine.i18n import gettext_noop
 from engine.schema import Column, TableSchema
 from engine.schema import ColumnType as T
 
@@ -91,6 +92,9 @@ VILLAGE = Column(
 )
 LINKAGE_HINTS = (STATED_SEX, TOWNSHIP, VILLAGE)
 
+# The department that sends each kind (医保局, 民政局, …): statistics count warnings by it.
+FEED_DEPARTMENTS: dict[str, str] = {}
+
 
 def _feed(
     kind: str,
@@ -103,6 +107,7 @@ def _feed(
     id_column: Column | None = None,
 ) -> TableSchema:
     common = (id_column or id_number_column(), NAME, COUNTY_CODE, BIRTH_DATE)
+    FEED_DEPARTMENTS[kind] = department
     return TableSchema(
         kind=kind,
         label=label,
@@ -114,7 +119,7 @@ def _feed(
 
 MEDICAL_CLAIMS = _feed(
     "medical_claims",
-    "医保结算",
+    gettext_noop("医保结算"),
     "医保局",
     "大额刚性医疗支出（因病）",
     (
@@ -132,7 +137,7 @@ MEDICAL_CLAIMS = _feed(
 
 MEDICAL_ENROLMENT = _feed(
     "medical_enrolment",
-    "医保参保",
+    gettext_noop("医保参保"),
     "医保局",
     "基本医疗有保障（参保）",
     (
@@ -145,7 +150,7 @@ MEDICAL_ENROLMENT = _feed(
 
 ASSISTANCE_RECIPIENTS = _feed(
     "assistance_recipients",
-    "民政救助",
+    gettext_noop("民政救助"),
     "民政局",
     "社会救助的纳入或退出",
     (
@@ -159,7 +164,7 @@ ASSISTANCE_RECIPIENTS = _feed(
 
 DEATHS = _feed(
     "deaths",
-    "死亡",
+    gettext_noop("死亡"),
     "公安局 / 民政局（殡葬）/ 卫健委",
     "家庭成员死亡；劳动力死亡是冲击",
     (Column("death_date", "死亡日期", T.DATE, required=True, example="2025-05-01"),),
@@ -168,7 +173,7 @@ DEATHS = _feed(
 
 SCHOOL_ENROLMENT = _feed(
     "school_enrolment",
-    "学籍",
+    gettext_noop("学籍"),
     "教育局",
     "义务教育有保障（辍学）",
     (
@@ -182,7 +187,7 @@ SCHOOL_ENROLMENT = _feed(
 
 EMPLOYMENT = _feed(
     "employment",
-    "就业失业",
+    gettext_noop("就业失业"),
     "人社局",
     "工资性收入（务工就业不稳）",
     (
@@ -196,7 +201,7 @@ EMPLOYMENT = _feed(
 
 PENSION = _feed(
     "pension",
-    "城乡居民养老保险",
+    gettext_noop("城乡居民养老保险"),
     "人社局",
     "养老保险覆盖与政府代缴",
     (
@@ -218,7 +223,7 @@ PENSION = _feed(
 
 HOUSING_APPRAISAL = _feed(
     "housing_appraisal",
-    "农房安全鉴定",
+    gettext_noop("农房安全鉴定"),
     "住建局",
     "住房安全有保障（C/D 级为危房）",
     (
@@ -232,7 +237,7 @@ HOUSING_APPRAISAL = _feed(
 
 DISASTER_LOSSES = _feed(
     "disaster_losses",
-    "灾情",
+    gettext_noop("灾情"),
     "应急管理局",
     "自然灾害等冲击（因灾）",
     (
@@ -246,7 +251,7 @@ DISASTER_LOSSES = _feed(
 
 DISABILITIES = _feed(
     "disabilities",
-    "残疾人证",
+    gettext_noop("残疾人证"),
     "残联",
     "残疾（因残）",
     (
@@ -260,7 +265,7 @@ DISABILITIES = _feed(
 
 SERIOUS_ILLNESS = _feed(
     "serious_illness",
-    "大病专项救治",
+    gettext_noop("大病专项救治"),
     "卫健委",
     "大病（因病）",
     (
@@ -272,7 +277,7 @@ SERIOUS_ILLNESS = _feed(
 
 WATER_SAFETY = TableSchema(
     kind="water_safety",
-    label="农村饮水",
+    label=gettext_noop("农村饮水"),
     description="水利局：饮水安全（村级问题）",
     key=("village_code", "problem", "reported_on"),
     columns=(
@@ -293,6 +298,7 @@ WATER_SAFETY = TableSchema(
         Column("resolved_on", "解决日期", T.DATE, example=""),
     ),
 )
+FEED_DEPARTMENTS["water_safety"] = "水利局"
 
 FEED_SCHEMAS: dict[str, TableSchema] = {
     s.kind: s

@@ -34,6 +34,8 @@ from typing import Any
 import sqlglot
 from sqlglot import exp
 
+from engine.i18n import gettext_noop
+
 DIALECTS = ("duckdb", "spark")
 BUILTIN_PLACEHOLDERS = frozenset({"year", "period_year", "window_start", "window_end"})
 
@@ -190,7 +192,7 @@ def _share_of_income(spent: str) -> Derive:
 
 INCOME_BELOW_LINE = Rule(
     id="income_below_line",
-    title="人均纯收入低于当年监测范围",
+    title=gettext_noop("人均纯收入低于当年监测范围"),
     cause=Cause.INCOME_BELOW_LINE,
     severity=Severity.RED,
     condition="a household not yet monitored whose per-capita net income for the year is below the year's "
@@ -213,7 +215,7 @@ INCOME_BELOW_LINE = Rule(
 
 INCOME_DROP = Rule(
     id="income_drop",
-    title="人均纯收入同比大幅下降",
+    title=gettext_noop("人均纯收入同比大幅下降"),
     cause=Cause.INCOME_DROP,
     severity=Severity.ORANGE,
     condition="per-capita net income fell by at least the set share against the previous year "
@@ -238,7 +240,7 @@ INCOME_DROP = Rule(
 
 MEDICAL_OOP_SHARE = Rule(
     id="medical_oop_share",
-    title="个人年度医疗自付费用超过上年农村居民人均可支配收入的规定比例",
+    title=gettext_noop("个人年度医疗自付费用超过上年农村居民人均可支配收入的规定比例"),
     cause=Cause.ILLNESS,
     severity=Severity.ORANGE,
     condition="a member's out-of-pocket medical costs over the 12 months screened exceed a share of the previous "
@@ -279,7 +281,7 @@ MEDICAL_OOP_SHARE = Rule(
 
 STAY_SELF_PAY = Rule(
     id="stay_self_pay",
-    title="单次住院个人自付费用超过规定金额",
+    title=gettext_noop("单次住院个人自付费用超过规定金额"),
     cause=Cause.ILLNESS,
     severity=Severity.ORANGE,
     condition="one inpatient stay's personal payment after the three tiers exceeds the amount: the lower amount "
@@ -305,7 +307,7 @@ STAY_SELF_PAY = Rule(
 
 SERIOUS_ILLNESS = Rule(
     id="serious_illness",
-    title="家庭成员确诊大病",
+    title=gettext_noop("家庭成员确诊大病"),
     cause=Cause.ILLNESS,
     severity=Severity.ORANGE,
     condition="a member diagnosed with a serious illness (大病专项救治) in the 12 months screened",
@@ -325,7 +327,7 @@ SERIOUS_ILLNESS = Rule(
 
 NEW_DISABILITY = Rule(
     id="new_disability",
-    title="家庭成员新办残疾人证",
+    title=gettext_noop("家庭成员新办残疾人证"),
     cause=Cause.DISABILITY,
     severity=Severity.ORANGE,
     condition="a disability certificate issued in the 12 months screened and not cancelled",
@@ -345,7 +347,7 @@ NEW_DISABILITY = Rule(
 
 LABOURER_DEATH = Rule(
     id="labourer_death",
-    title="劳动年龄家庭成员死亡",
+    title=gettext_noop("劳动年龄家庭成员死亡"),
     cause=Cause.LACK_OF_LABOUR,
     severity=Severity.RED,
     condition="a member who died in the 12 months screened at working age (16–60 inclusive, on the day of death)",
@@ -366,7 +368,7 @@ LABOURER_DEATH = Rule(
 
 DECEASED_STILL_LISTED = Rule(
     id="deceased_still_listed",
-    title="已死亡成员仍在册",
+    title=gettext_noop("已死亡成员仍在册"),
     cause=Cause.REGISTRY_OUT_OF_DATE,
     severity=Severity.YELLOW,
     condition="a death reported by a department (up to the end of the window) for a member the registry lists "
@@ -386,7 +388,7 @@ DECEASED_STILL_LISTED = Rule(
 
 SCHOOL_DROPOUT = Rule(
     id="school_dropout",
-    title="义务教育阶段适龄儿童少年失学辍学",
+    title=gettext_noop("义务教育阶段适龄儿童少年失学辍学"),
     cause=Cause.COMPULSORY_EDUCATION,
     severity=Severity.RED,
     condition="a school record 辍学 in the 12 months screened for a member aged 6–15 on the record's date",
@@ -408,7 +410,7 @@ SCHOOL_DROPOUT = Rule(
 
 SCHOOL_NOT_ENROLLED = Rule(
     id="school_not_enrolled",
-    title="义务教育适龄儿童无在读学籍",
+    title=gettext_noop("义务教育适龄儿童无在读学籍"),
     cause=Cause.COMPULSORY_EDUCATION,
     severity=Severity.YELLOW,
     condition="a living member aged 6–15 at the end of the window with no 在读 school record in the 12 months "
@@ -434,7 +436,7 @@ SCHOOL_NOT_ENROLLED = Rule(
 
 HOUSING_UNSAFE = Rule(
     id="housing_unsafe",
-    title="住房鉴定为C级或D级危房",
+    title=gettext_noop("住房鉴定为C级或D级危房"),
     cause=Cause.HOUSING,
     severity=Severity.RED,
     condition="a house appraised C (局部危房) or D (整幢危房) in the 12 months screened",
@@ -454,7 +456,7 @@ HOUSING_UNSAFE = Rule(
 
 WATER_PROBLEM = Rule(
     id="water_problem",
-    title="所在村饮水安全问题未解决",
+    title=gettext_noop("所在村饮水安全问题未解决"),
     cause=Cause.WATER,
     severity=Severity.ORANGE,
     condition="every household of a village with a water problem reported by the end of the window and not "
@@ -476,7 +478,7 @@ WATER_PROBLEM = Rule(
 
 DISASTER_HOUSE_DAMAGE = Rule(
     id="disaster_house_damage",
-    title="灾害致房屋严重损坏或倒塌",
+    title=gettext_noop("灾害致房屋严重损坏或倒塌"),
     cause=Cause.DISASTER,
     severity=Severity.RED,
     condition="a disaster in the 12 months screened that left the house 严重损坏 or 倒塌",
@@ -496,7 +498,7 @@ DISASTER_HOUSE_DAMAGE = Rule(
 
 DISASTER_LOSS = Rule(
     id="disaster_loss",
-    title="灾害直接经济损失超过规定金额",
+    title=gettext_noop("灾害直接经济损失超过规定金额"),
     cause=Cause.DISASTER,
     severity=Severity.ORANGE,
     condition="a disaster in the 12 months screened with a direct loss above the amount",
@@ -517,7 +519,7 @@ DISASTER_LOSS = Rule(
 
 LABOURER_JOB_LOSS = Rule(
     id="labourer_job_loss",
-    title="劳动年龄成员失业登记或务工返乡",
+    title=gettext_noop("劳动年龄成员失业登记或务工返乡"),
     cause=Cause.UNSTABLE_WORK,
     severity=Severity.ORANGE,
     condition="a 失业登记 or 务工返乡 record in the 12 months screened for a member of working age (16–60) "
@@ -539,7 +541,7 @@ LABOURER_JOB_LOSS = Rule(
 
 ASSISTANCE_GRANTED = Rule(
     id="assistance_granted",
-    title="新纳入低保或特困",
+    title=gettext_noop("新纳入低保或特困"),
     cause=Cause.ASSISTANCE_CHANGE,
     severity=Severity.YELLOW,
     condition="a 低保 or 特困 record with status 纳入 effective in the 12 months screened",
@@ -560,7 +562,7 @@ ASSISTANCE_GRANTED = Rule(
 
 ASSISTANCE_ENDED = Rule(
     id="assistance_ended",
-    title="退出或停发低保、特困",
+    title=gettext_noop("退出或停发低保、特困"),
     cause=Cause.ASSISTANCE_CHANGE,
     severity=Severity.YELLOW,
     condition="a 低保 or 特困 record with status 退出 or 停发 effective in the 12 months screened",
@@ -581,7 +583,7 @@ ASSISTANCE_ENDED = Rule(
 
 MEDICAL_NOT_ENROLLED = Rule(
     id="medical_not_enrolled",
-    title="家庭成员未参加基本医疗保险",
+    title=gettext_noop("家庭成员未参加基本医疗保险"),
     cause=Cause.MEDICAL_INSURANCE,
     severity=Severity.ORANGE,
     condition="a living member whose enrolment record for the year says 未参保",
@@ -600,7 +602,7 @@ MEDICAL_NOT_ENROLLED = Rule(
 
 MEDICAL_OOP_INCOME_SHARE = Rule(
     id="medical_oop_income_share",
-    title="家庭年度医疗自付费用超过家庭纯收入的规定比例",
+    title=gettext_noop("家庭年度医疗自付费用超过家庭纯收入的规定比例"),
     cause=Cause.ILLNESS,
     severity=Severity.ORANGE,
     condition="the household's out-of-pocket medical costs over the 12 months screened (all members' claims) "
@@ -646,7 +648,7 @@ MEDICAL_OOP_INCOME_SHARE = Rule(
 
 RIGID_EXPENSE_HARDSHIP = Rule(
     id="rigid_expense_hardship",
-    title="刚性支出超过家庭收入的规定比例（刚性支出困难）",
+    title=gettext_noop("刚性支出超过家庭收入的规定比例（刚性支出困难）"),
     cause=Cause.RIGID_EXPENSE,
     severity=Severity.ORANGE,
     condition="the year's rigid expenditure (self-paid medical + education, from the household's accounts) "

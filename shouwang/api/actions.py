@@ -8,6 +8,7 @@ from typing import Any
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from shouwang.accounts.roles import ADMIN_ROLES
 from shouwang.api.models import ApiToken
@@ -34,16 +35,18 @@ def may_hold_tokens(user: Any) -> bool:
 def issue_token(user: Any, label: str, days: int, *, request: HttpRequest | None, channel: str) -> tuple[ApiToken, str]:
     label = (label or "").strip()
     if not may_hold_tokens(user):
-        raise TokenRefused("管理员账号不能创建接口令牌。", status=403)
+        raise TokenRefused(_("管理员账号不能创建接口令牌。"), status=403)
     if not label:
-        raise TokenRefused("请填写令牌名称。")
+        raise TokenRefused(_("请填写令牌名称。"))
     if len(label) > 100:
-        raise TokenRefused("令牌名称不能超过 100 个字符。")
+        raise TokenRefused(_("令牌名称不能超过 100 个字符。"))
     if not 1 <= days <= MAX_DAYS:
-        raise TokenRefused(f"有效天数须在 1 到 {MAX_DAYS} 之间。")
+        raise TokenRefused(_("有效天数须在 1 到 %(max)s 之间。") % {"max": MAX_DAYS})
     with transaction.atomic():
         if ApiToken.objects.usable().filter(owner=user).count() >= MAX_ACTIVE_TOKENS:
-            raise TokenRefused(f"每个账号最多持有 {MAX_ACTIVE_TOKENS} 个有效令牌，请先吊销不用的令牌。")
+            raise TokenRefused(
+                _("每个账号最多持有 %(max)s 个有效令牌，请先吊销不用的令牌。") % {"max": MAX_ACTIVE_TOKENS}
+            )
         token, plaintext = ApiToken.issue(user, label, expires_at=timezone.now() + dt.timedelta(days=days))
         record_event(
             "api.token_create",

@@ -9,6 +9,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from shouwang.accounts.models import current_user
 from shouwang.accounts.roles import Capability
@@ -34,7 +35,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
     readonly_fields = fields
     actions = ["revoke"]
 
-    @admin.display(description="状态")
+    @admin.display(description=_("状态"))
     def state_display(self, obj: ApiToken) -> str:
         return obj.state_display
 
@@ -65,8 +66,8 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # revoked, never deleted: the audit log refers to them
 
-    @admin.action(description="吊销所选令牌", permissions=["revoke"])
+    @admin.action(description=_("吊销所选令牌"), permissions=["revoke"])
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
         actor = current_user(request)
         count = sum(revoke_token(t, actor=actor, request=request, channel="admin") for t in queryset)
-        self.message_user(request, f"已吊销 {count} 个令牌。", messages.SUCCESS)
+        self.message_user(request, _("已吊销 %(count)s 个令牌。") % {"count": count}, messages.SUCCESS)

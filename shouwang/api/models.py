@@ -95,7 +95,7 @@ class ApiToken(models.Model):
 
     @property
     def state_display(self) -> str:
-        return {"revoked": "已吊销", "expired": "已过期", "active": "有效"}[self.state]
+        return str({"revoked": _("已吊销"), "expired": _("已过期"), "active": _("有效")}[self.state])
 
     def revoke(self) -> bool:
         """Revoke once; returns False if it already was."""

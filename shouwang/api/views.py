@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views import View
 
 from shouwang.accounts.models import current_user
@@ -102,5 +103,7 @@ class TokenRevokeView(View):
         if token is None:
             raise Http404
         if revoke_token(token, actor=user, request=request, channel="web"):
-            messages.success(request, f"令牌“{token.label}”（{token.prefix}…）已吊销。")
+            messages.success(
+                request, _("令牌“%(label)s”（%(prefix)s…）已吊销。") % {"label": token.label, "prefix": token.prefix}
+            )
         return redirect("apiweb:tokens")

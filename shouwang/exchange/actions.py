@@ -32,6 +32,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from engine.feeds import link_exact, remove_batch, run_in_sandbox, write_batch, write_manifest
 from engine.feeds.linking import link_counts
@@ -110,23 +111,31 @@ class FeedImportOutcome:
 
     def message(self) -> str:
         if self.file_error:
-            return f"文件被拒绝：{self.file_error['reason_zh']}"
+            return _("文件被拒绝：%(reason)s") % {"reason": self.file_error["reason_zh"]}
         if self.already_imported:
-            return "该文件此前已导入（内容相同），本次未导入任何数据"
+            return _("该文件此前已导入（内容相同），本次未导入任何数据")
         if self.stats.total == 0:
-            return "文件中没有数据行，未导入任何数据"
+            return _("文件中没有数据行，未导入任何数据")
         rejected = self.stats.rejected
         if self.dry_run:
             if self.ok:
-                return f"预检通过：{self.stats.valid} 行有效，可以确认导入"
-            return f"预检发现 {rejected} 行错误；请修改后重新上传，或选择“仅导入有效行”（{self.stats.valid} 行）"
+                return _("预检通过：%(valid)s 行有效，可以确认导入") % {"valid": self.stats.valid}
+            return _("预检发现 %(rejected)s 行错误；请修改后重新上传，或选择“仅导入有效行”（%(valid)s 行）") % {
+                "rejected": rejected,
+                "valid": self.stats.valid,
+            }
         if self.committed:
             if rejected:
-                return f"已导入 {self.stored_rows} 行有效数据，{rejected} 行错误未导入"
-            return f"导入完成：共 {self.stored_rows} 行"
+                return _("已导入 %(stored)s 行有效数据，%(rejected)s 行错误未导入") % {
+                    "stored": self.stored_rows,
+                    "rejected": rejected,
+                }
+            return _("导入完成：共 %(stored)s 行") % {"stored": self.stored_rows}
         if self.valid_rows_only:
-            return "没有可导入的有效行，未导入任何数据"
-        return f"发现 {rejected} 行错误，未导入任何数据；请修改后重新上传，或选择“仅导入有效行”"
+            return _("没有可导入的有效行，未导入任何数据")
+        return _("发现 %(rejected)s 行错误，未导入任何数据；请修改后重新上传，或选择“仅导入有效行”") % {
+            "rejected": rejected
+        }
 
     def counts(self) -> dict[str, Any]:
         return {
@@ -535,11 +544,11 @@ def do_withdraw_batch(batch: FeedBatch, user: Any, reason: str) -> FeedBatch:
         raise PermissionError("neither the uploader nor a feed manager of the county")
     reason = reason.strip()[:200]
     if not reason:
-        raise WithdrawError("撤回须说明原因")
+        raise WithdrawError(_("撤回须说明原因"))
     with transaction.atomic():
         locked = FeedBatch.objects.select_for_update().get(pk=batch.pk)
         if locked.status != BatchStatus.COMMITTED:
-            raise WithdrawError("只能撤回已导入的批次")
+            raise WithdrawError(_("只能撤回已导入的批次"))
         locked.status = BatchStatus.WITHDRAWN
         locked.withdrawn_by = user
         locked.withdrawn_at = timezone.now()

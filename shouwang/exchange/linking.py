@@ -24,6 +24,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from engine.feeds.linking import LinkStatus, ReviewItem, confirm_link, link_counts, link_probabilistic
 from engine.feeds.storage import read_batch, restore_batch_file, rewrite_batch_file
@@ -171,16 +172,16 @@ def do_decide_review(review: LinkReview, user: Any, *, member_id: int | None, re
             batch = FeedBatch.objects.select_for_update().get(pk=review.batch_id)  # one decision per batch at a time
             locked = LinkReview.objects.select_for_update().get(pk=review.pk)
             if locked.status != ReviewStatus.PENDING:
-                raise ReviewError("该记录已核实")
+                raise ReviewError(_("该记录已核实"))
             if batch.status != BatchStatus.COMMITTED:
-                raise ReviewError("批次已撤回")
+                raise ReviewError(_("批次已撤回"))
             candidate = None
             if member_id is not None:
                 candidate = locked.candidates.select_related("member__household").filter(member_id=member_id).first()
                 if candidate is None:
-                    raise ReviewError("所选成员不是候选人")
+                    raise ReviewError(_("所选成员不是候选人"))
                 if not user_region_contains(user, candidate.member.household.village_id):
-                    raise ReviewError("所选成员不在您的辖区")
+                    raise ReviewError(_("所选成员不在您的辖区"))
             member_key = candidate.member_id if candidate else None
             household_key = candidate.member.household_id if candidate else None
             for rel in batch.storage_paths:
@@ -188,7 +189,7 @@ def do_decide_review(review: LinkReview, user: Any, *, member_id: int | None, re
                 if body is not None:
                     rewritten.append((rel, body))
             if not rewritten:
-                raise ReviewError("批次文件中找不到该行")
+                raise ReviewError(_("批次文件中找不到该行"))
             locked.status = ReviewStatus.ACCEPTED if candidate else ReviewStatus.REJECTED
             locked.member_id = member_key
             locked.decided_by = user

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from shouwang.core.scoping import RegionScopedManager
@@ -99,7 +100,7 @@ class FeedBatch(models.Model):
         from engine.schemas.feeds import FEED_SCHEMAS
 
         schema = FEED_SCHEMAS.get(self.kind)
-        return schema.label if schema else self.kind
+        return gettext(schema.label) if schema else self.kind
 
     def count(self, name: str) -> Any:
         return (self.counts or {}).get(name)

@@ -19,6 +19,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.decorators import method_decorator
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
@@ -46,7 +47,7 @@ from shouwang.regions.models import Level
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ERRORS_SHOWN = 50
-KIND_CHOICES = [(kind, f"{schema.label}（{kind}）") for kind, schema in FEED_SCHEMAS.items()]
+KIND_CHOICES = [(kind, format_lazy("{}（{}）", _(schema.label), kind)) for kind, schema in FEED_SCHEMAS.items()]
 
 
 def upload_limit() -> int:
@@ -144,7 +145,7 @@ class UploadView(View):
     def _render(self, request: HttpRequest, form: FeedUploadForm, status: int = 200) -> HttpResponse:
         context = {
             "form": form,
-            "kinds": [(kind, schema.label) for kind, schema in FEED_SCHEMAS.items()],
+            "kinds": [(kind, _(schema.label)) for kind, schema in FEED_SCHEMAS.items()],
             "max_mb": upload_limit() // (1024 * 1024),
         }
         return render(request, self.template_name, context, status=status)
@@ -200,7 +201,7 @@ class BatchListView(View):
             batches = batches.filter(status=status)
         context = {
             "batches": batches[:200],
-            "kinds": [(k, s.label) for k, s in FEED_SCHEMAS.items()],
+            "kinds": [(k, _(s.label)) for k, s in FEED_SCHEMAS.items()],
             "statuses": BatchStatus.choices,
             "kind": kind,
             "status": status,

@@ -1,6 +1,7 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class JobsConfig(AppConfig):
     name = "shouwang.jobs"
-    verbose_name = "后台任务"
+    verbose_name = _("后台任务")

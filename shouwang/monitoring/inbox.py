@@ -22,6 +22,7 @@ from typing import Any
 from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from shouwang.accounts.roles import Capability
 from shouwang.monitoring.assistance import next_visit_due, plan_flags
@@ -31,7 +32,12 @@ from shouwang.regions.models import Level, Region
 from shouwang.registry.models import Household
 
 COLOURS = ("red", "orange", "yellow")
-COLOUR_LABELS = {"red": "已超期", "orange": "2 天内到期", "yellow": "5 天内到期"}
+# Translated where shown ({% translate label %}).
+COLOUR_LABELS = {
+    "red": gettext_noop("已超期"),
+    "orange": gettext_noop("2 天内到期"),
+    "yellow": gettext_noop("5 天内到期"),
+}
 CSS = {"red": "danger", "orange": "warning", "yellow": "info", "": "secondary"}
 
 
@@ -111,8 +117,8 @@ def tasks(user: Any, today: dt.date | None = None, limit: int = 300) -> list[Tas
             out.append(
                 Task(
                     "warning",
-                    f"预警线索：{rule_title(w.rule_id)}",
-                    f"户 {w.household.number}，待入户核实",
+                    gettext("预警线索：%(rule)s") % {"rule": rule_title(w.rule_id)},
+                    gettext("户 %(number)s，待入户核实") % {"number": w.household.number},
                     reverse("screening:warning_detail", args=[w.pk]),
                     due,
                 )
@@ -123,8 +129,13 @@ def tasks(user: Any, today: dt.date | None = None, limit: int = 300) -> list[Tas
             out.append(
                 Task(
                     "notice",
-                    "公示期满，请结束公示",
-                    f"{notice.starts_on:%m-%d} 至 {notice.ends_on:%m-%d}，{notice.cases.count()} 户",
+                    gettext("公示期满，请结束公示"),
+                    gettext("%(start)s 至 %(end)s，%(n)s 户")
+                    % {
+                        "start": f"{notice.starts_on:%m-%d}",
+                        "end": f"{notice.ends_on:%m-%d}",
+                        "n": notice.cases.count(),
+                    },
                     reverse("monitoring:notice_detail", args=[notice.pk]),
                     notice.ends_on + dt.timedelta(days=1),
                 )
@@ -133,7 +144,7 @@ def tasks(user: Any, today: dt.date | None = None, limit: int = 300) -> list[Tas
         out.extend(_household_tasks(monitored, today, limits))
     elif level == Level.TOWNSHIP:
         for case in cases.filter(step=Step.ROUTING):
-            out.append(_case_task(case, due=case.routing_due_on, title="自主申报待分派到村"))
+            out.append(_case_task(case, due=case.routing_due_on, title=gettext("自主申报待分派到村")))
         for case in cases.filter(step=Step.TOWNSHIP_AUDIT):
             out.append(_case_task(case))
     elif level == Level.COUNTY:
@@ -146,11 +157,11 @@ def tasks(user: Any, today: dt.date | None = None, limit: int = 300) -> list[Tas
 
 
 def _case_task(case: Case, *, due: dt.date | None = None, title: str = "") -> Task:
-    who = case.household.number if case.household else f"申请人 {case.applicant_name}"
+    who = case.household.number if case.household else gettext("申请人 %(name)s") % {"name": case.applicant_name}
     return Task(
         "case",
-        title or f"{case.get_kind_display()}：{case.get_step_display()}",
-        f"户 {who}" + ("（风险消除后返贫致贫风险）" if case.returning else ""),
+        title or gettext("%(kind)s：%(step)s") % {"kind": case.get_kind_display(), "step": case.get_step_display()},
+        gettext("户 %(number)s") % {"number": who} + (gettext("（风险消除后返贫致贫风险）") if case.returning else ""),
         reverse("monitoring:case_detail", args=[case.pk]),
         due or case.due_on,
         village=case.village_id,
@@ -163,9 +174,12 @@ def _household_tasks(households: Iterable[Household], today: dt.date, limits: An
         due = next_visit_due(household, today, limits)
         url = reverse("monitoring:household", args=[household.pk])
         if due is not None and due <= today + dt.timedelta(days=5):
-            out.append(Task("visit", "回访到期", f"户 {household.number}", url, due))
+            out.append(
+                Task("visit", gettext("回访到期"), gettext("户 %(number)s") % {"number": household.number}, url, due)
+            )
         for flag in plan_flags(household, today, limits):
-            out.append(Task("plan", "帮扶措施待落实", f"户 {household.number}：{flag.message}", url, flag.since))
+            detail = gettext("户 %(number)s：%(flag)s") % {"number": household.number, "flag": flag.message}
+            out.append(Task("plan", gettext("帮扶措施待落实"), detail, url, flag.since))
     return out
 
 
@@ -239,7 +253,7 @@ def overdue_below(user: Any, today: dt.date | None = None) -> list[AreaRow]:
         row = rows.get(village[:width])
         if colour and row is not None:
             row.counts[colour] += 1
-            row.by_step["预警待核实"] += 1
+            row.by_step[gettext("预警待核实")] += 1
     return [r for r in rows.values() if r.counts] + [r for r in rows.values() if not r.counts]
 
 

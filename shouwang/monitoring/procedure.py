@@ -27,6 +27,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from engine.ids import IDNumber
 from engine.screening import ParameterError, resolve_parameters
@@ -67,7 +68,7 @@ class ProcedureError(ValueError):
 
 class StaleCase(ProcedureError):
     def __init__(self) -> None:
-        super().__init__("该案件已被他人更新，您看到的是旧的内容。请刷新页面，查看最新情况后再操作。")
+        super().__init__(gettext("该案件已被他人更新，您看到的是旧的内容。请刷新页面，查看最新情况后再操作。"))
 
 
 # -- Parameters ----------------------------------------------------------------------------
@@ -91,7 +92,7 @@ def deadlines(village_code: str, year: int) -> Deadlines:
     try:
         return Deadlines(**{name: int(params[name]) for name in Deadlines.__dataclass_fields__})
     except ParameterError as exc:
-        raise ProcedureError(f"缺少程序时限参数：{exc}") from exc
+        raise ProcedureError(gettext("缺少程序时限参数：%(error)s") % {"error": exc}) from exc
 
 
 def add_months(day: dt.date, months: int) -> dt.date:
@@ -136,17 +137,22 @@ def may_act(user: Any, case: Case) -> bool:
 
 def _require_turn(user: Any, case: Case, *steps: Step) -> None:
     if case.step not in steps:
-        raise ProcedureError(f"该案件当前处于“{case.get_step_display()}”环节，不能进行此操作")
+        raise ProcedureError(
+            gettext("该案件当前处于“%(step)s”环节，不能进行此操作") % {"step": case.get_step_display()}
+        )
     if not may_act(user, case):
-        raise ProcedureError(f"“{case.get_step_display()}”环节由{_turn_label(case.step)}办理")
+        raise ProcedureError(
+            gettext("“%(step)s”环节由%(level)s办理")
+            % {"step": case.get_step_display(), "level": _turn_label(case.step)}
+        )
 
 
 def _turn_label(step: str) -> str:
     if step in VILLAGE_ACTIONS:
-        return "村级"
+        return gettext("村级")
     if step in (Step.ROUTING, Step.TOWNSHIP_AUDIT):
-        return "乡镇"
-    return "县级"
+        return gettext("乡镇")
+    return gettext("县级")
 
 
 # -- Moving a case -------------------------------------------------------------------------
@@ -206,18 +212,18 @@ def _causes(values: Iterable[str]) -> list[str]:
     causes = list(dict.fromkeys(v for v in values if v))
     unknown = [c for c in causes if c not in RiskCause.values]
     if unknown:
-        raise ProcedureError(f"未知的风险类型：{'、'.join(unknown)}")
+        raise ProcedureError(gettext("未知的风险类型：%(causes)s") % {"causes": "、".join(unknown)})
     if not causes:
-        raise ProcedureError("请至少选择一项风险类型")
+        raise ProcedureError(gettext("请至少选择一项风险类型"))
     if len(causes) > MAX_CAUSES:
-        raise ProcedureError(f"风险类型最多 {MAX_CAUSES} 项（全国系统的规定）")
+        raise ProcedureError(gettext("风险类型最多 %(max)s 项（全国系统的规定）") % {"max": MAX_CAUSES})
     return causes
 
 
-def _reason(text: str, what: str = "理由") -> str:
+def _reason(text: str, what: str | None = None) -> str:
     text = (text or "").strip()
     if not text:
-        raise ProcedureError(f"请填写{what}")
+        raise ProcedureError(gettext("请填写%(what)s") % {"what": what or gettext("理由")})
     return text[:300]
 
 
@@ -292,13 +298,13 @@ def open_from_warning(warning: Any, *, user: Any = None, request: Any = None) ->
 
 def open_from_visit(household: Household, *, user: Any, reason: str, request: Any = None) -> Case:
     """基层干部排查: a cadre found a risk on a visit."""
-    reason = _reason(reason, "发现的风险情况")
+    reason = _reason(reason, gettext("发现的风险情况"))
     if household.monitoring_state == MONITORED:
-        raise ProcedureError("该户已是监测对象：新发现的风险请在回访记录中登记，并调整帮扶措施")
+        raise ProcedureError(gettext("该户已是监测对象：新发现的风险请在回访记录中登记，并调整帮扶措施"))
     with transaction.atomic():
         Household.objects.select_for_update().filter(pk=household.pk).first()
         if _open_case_of(household) is not None:
-            raise ProcedureError("该户已有正在办理的识别或风险消除程序")
+            raise ProcedureError(gettext("该户已有正在办理的识别或风险消除程序"))
         return _new_case(
             kind=CaseKind.IDENTIFICATION,
             village=household.village,
@@ -334,8 +340,8 @@ def open_self_application(
     if channel not in SELF_APPLICATION:
         raise ValueError(channel)
     if village.level != Level.VILLAGE:
-        raise ProcedureError("请选择申请人所在的村")
-    name, reason = _reason(name, "申请人姓名")[:50], _reason(reason, "申请事由")
+        raise ProcedureError(gettext("请选择申请人所在的村"))
+    name, reason = _reason(name, gettext("申请人姓名"))[:50], _reason(reason, gettext("申请事由"))
     p = protector()
     digest = p.hash(id_number.value)
     member = Member.objects.select_related("household__village").filter(id_number_hash=digest).first()
@@ -381,9 +387,9 @@ def do_route(case: Case, *, version: int, user: Any, village: Region | None = No
     _require_turn(user, case, Step.ROUTING)
     target = village or case.village
     if target.level != Level.VILLAGE or not target.code.startswith(case.village_id[:9]):
-        raise ProcedureError("只能分派到本乡镇的村")
+        raise ProcedureError(gettext("只能分派到本乡镇的村"))
     if case.household is not None and case.household.village_id != target.code:
-        raise ProcedureError("申请人已在户籍库中登记于另一个村，案件只能分派到其所在村")
+        raise ProcedureError(gettext("申请人已在户籍库中登记于另一个村，案件只能分派到其所在村"))
     _move(case, version=version, user=user, action="routed", to_step=Step.VERIFICATION, village=target, request=request)
     return case
 
@@ -393,11 +399,11 @@ def link_household(case: Case, *, version: int, user: Any, household: Household,
     household (or found it under another number) and attaches it."""
     _require_turn(user, case, Step.VERIFICATION)
     if case.household_id is not None:
-        raise ProcedureError("该案件已关联农户")
+        raise ProcedureError(gettext("该案件已关联农户"))
     if household.village_id != case.village_id:
-        raise ProcedureError("只能关联本村的农户")
+        raise ProcedureError(gettext("只能关联本村的农户"))
     if _open_case_of(household) is not None:
-        raise ProcedureError("该户已有正在办理的识别或风险消除程序")
+        raise ProcedureError(gettext("该户已有正在办理的识别或风险消除程序"))
     _move(case, version=version, user=user, action="household_linked", household=household, request=request)
     return case
 
@@ -408,11 +414,11 @@ def link_household(case: Case, *, version: int, user: Any, household: Household,
 def store_document(data: bytes, filename: str) -> tuple[str, str]:
     """A signed authorisation or minutes, encrypted at rest; PDF or an image only."""
     if not data:
-        raise ProcedureError("上传的文件是空的")
+        raise ProcedureError(gettext("上传的文件是空的"))
     if len(data) > MAX_DOCUMENT_BYTES:
-        raise ProcedureError(f"文件超过 {MAX_DOCUMENT_BYTES // (1024 * 1024)} MB")
+        raise ProcedureError(gettext("文件超过 %(mb)s MB") % {"mb": MAX_DOCUMENT_BYTES // (1024 * 1024)})
     if not any(data.startswith(magic) for magic in DOCUMENT_TYPES):
-        raise ProcedureError("只能上传 PDF、PNG 或 JPG 格式的扫描件或照片")
+        raise ProcedureError(gettext("只能上传 PDF、PNG 或 JPG 格式的扫描件或照片"))
     return DOCUMENTS.store(data, filename=filename), (filename or "document")[:200]
 
 
@@ -434,8 +440,8 @@ def do_record_home_visit(
     the county query the family's assets) when the household signed one."""
     _require_turn(user, case, Step.VERIFICATION)
     if visited_on > timezone.localdate():
-        raise ProcedureError("走访日期不能晚于今天")
-    findings = _reason(findings, "核实情况")
+        raise ProcedureError(gettext("走访日期不能晚于今天"))
+    findings = _reason(findings, gettext("核实情况"))
     attachment = store_document(*authorisation) if authorisation else ("", "")
     return _move(
         case,
@@ -460,7 +466,7 @@ def do_dismiss(case: Case, *, version: int, user: Any, reason: str, request: Any
     from shouwang.screening.models import WarningStatus
 
     _require_turn(user, case, Step.VERIFICATION)
-    reason = _reason(reason, "排除理由")
+    reason = _reason(reason, gettext("排除理由"))
     with transaction.atomic():
         _move(
             case,
@@ -484,20 +490,20 @@ def do_propose(
     in an elimination case, confirms the checklist still holds; on to 民主评议."""
     _require_turn(user, case, Step.VERIFICATION)
     if case.household is None:
-        raise ProcedureError("请先在户籍库中登记申请人家庭，并关联到本案件")
+        raise ProcedureError(gettext("请先在户籍库中登记申请人家庭，并关联到本案件"))
     if not case.events.filter(action="home_visit").exists():
-        raise ProcedureError("请先登记入户核实情况")
+        raise ProcedureError(gettext("请先登记入户核实情况"))
     fields: dict[str, Any] = {}
     if case.kind == CaseKind.IDENTIFICATION:
         if category not in Category.values:
-            raise ProcedureError("请选择监测对象类别")
+            raise ProcedureError(gettext("请选择监测对象类别"))
         if not has_authorisation(case):
-            raise ProcedureError("请上传农户签字的承诺授权书（授权查询家庭资产信息）")
+            raise ProcedureError(gettext("请上传农户签字的承诺授权书（授权查询家庭资产信息）"))
         fields = {"category": category, "risk_causes": _causes(causes)}
     else:
         failed = [c.label for c in elimination_checklist(case.household) if not c.ok]
         if failed:
-            raise ProcedureError(f"风险消除条件不满足：{'；'.join(failed)}")
+            raise ProcedureError(gettext("风险消除条件不满足：%(failed)s") % {"failed": gettext("；").join(failed)})
     _move(
         case,
         version=version,
@@ -528,9 +534,9 @@ def do_record_appraisal(
     the procedure ends here (the household is not identified, or not eliminated)."""
     _require_turn(user, case, Step.APPRAISAL)
     if held_on > timezone.localdate():
-        raise ProcedureError("评议日期不能晚于今天")
+        raise ProcedureError(gettext("评议日期不能晚于今天"))
     if participants <= 0 or agree < 0 or disagree < 0 or agree + disagree > participants:
-        raise ProcedureError("参会人数和表决票数不一致：同意与不同意之和不能超过参会人数")
+        raise ProcedureError(gettext("参会人数和表决票数不一致：同意与不同意之和不能超过参会人数"))
     attachment = store_document(*minutes) if minutes else ("", "")
     data = {"held_on": held_on.isoformat(), "participants": participants, "agree": agree, "disagree": disagree}
     passed = agree * 2 > participants
@@ -570,21 +576,21 @@ def do_post_notice(
     """村内公示 of the village's appraised cases of one kind, for at least the set days."""
     cases = list(cases)
     if not cases:
-        raise ProcedureError("请选择要公示的农户")
+        raise ProcedureError(gettext("请选择要公示的农户"))
     kinds = {c.kind for c in cases}
     if len(kinds) != 1:
-        raise ProcedureError("识别纳入和风险消除请分别公示")
+        raise ProcedureError(gettext("识别纳入和风险消除请分别公示"))
     for case in cases:
         _require_turn(user, case, Step.NOTICE)
         if case.village_id != village.code:
-            raise ProcedureError("只能公示本村的农户")
+            raise ProcedureError(gettext("只能公示本村的农户"))
         if case.notices.filter(closed_at__isnull=True).exists():
-            raise ProcedureError(f"{_household_label(case)}已在公示中")
+            raise ProcedureError(gettext("%(household)s已在公示中") % {"household": _household_label(case)})
     limits = deadlines(village.code, starts_on.year)
     if (ends_on - starts_on).days + 1 < limits.notice_min_days:
-        raise ProcedureError(f"公示期不少于 {limits.notice_min_days} 天（含首尾两天）")
+        raise ProcedureError(gettext("公示期不少于 %(days)s 天（含首尾两天）") % {"days": limits.notice_min_days})
     if starts_on < timezone.localdate() - dt.timedelta(days=1):
-        raise ProcedureError("公示开始日期不能早于昨天")
+        raise ProcedureError(gettext("公示开始日期不能早于昨天"))
     with transaction.atomic():
         notice = Notice.objects.create(
             village=village, kind=kinds.pop(), starts_on=starts_on, ends_on=ends_on, posted_by=user
@@ -618,12 +624,16 @@ def do_record_objection(
     notice: Notice, case: Case, *, user: Any, received_on: dt.date, content: str, request: Any = None
 ) -> Objection:
     if notice.closed_at is not None:
-        raise ProcedureError("公示已结束")
+        raise ProcedureError(gettext("公示已结束"))
     if not notice.cases.filter(pk=case.pk).exists():
-        raise ProcedureError("该农户不在本次公示中")
+        raise ProcedureError(gettext("该农户不在本次公示中"))
     _require_turn(user, case, Step.NOTICE)
     objection = Objection.objects.create(
-        notice=notice, case=case, received_on=received_on, content=_reason(content, "异议内容"), recorded_by=user
+        notice=notice,
+        case=case,
+        received_on=received_on,
+        content=_reason(content, gettext("异议内容")),
+        recorded_by=user,
     )
     CaseEvent.objects.create(
         case=case, action="objection", from_step=Step.NOTICE, to_step=Step.NOTICE, actor=user, note=objection.content
@@ -634,7 +644,7 @@ def do_record_objection(
 
 def do_settle_objection(objection: Objection, *, user: Any, upheld: bool, resolution: str, request: Any = None) -> None:
     _require_turn(user, objection.case, Step.NOTICE)
-    objection.upheld, objection.resolution = upheld, _reason(resolution, "处理意见")
+    objection.upheld, objection.resolution = upheld, _reason(resolution, gettext("处理意见"))
     objection.save(update_fields=["upheld", "resolution"])
     CaseEvent.objects.create(
         case=objection.case,
@@ -652,11 +662,13 @@ def do_close_notice(notice: Notice, *, user: Any, today: dt.date | None = None, 
     township; a case whose objection was upheld goes back to verification."""
     today = today or timezone.localdate()
     if notice.closed_at is not None:
-        raise ProcedureError("公示已结束")
+        raise ProcedureError(gettext("公示已结束"))
     if today <= notice.ends_on:
-        raise ProcedureError(f"公示期到 {notice.ends_on:%Y-%m-%d} 为止，期满后才能结束公示")
+        raise ProcedureError(
+            gettext("公示期到 %(date)s 为止，期满后才能结束公示") % {"date": f"{notice.ends_on:%Y-%m-%d}"}
+        )
     if notice.objections.filter(upheld__isnull=True).exists():
-        raise ProcedureError("还有未处理的异议，请先登记处理意见")
+        raise ProcedureError(gettext("还有未处理的异议，请先登记处理意见"))
     moved = []
     with transaction.atomic():
         for case in notice.cases.select_for_update().filter(step=Step.NOTICE):
@@ -710,7 +722,7 @@ def do_township_audit(case: Case, *, version: int, user: Any, approve: bool, opi
             user=user,
             action="returned",
             to_step=Step.VERIFICATION,
-            note=_reason(opinion, "退回理由"),
+            note=_reason(opinion, gettext("退回理由")),
             request=request,
         )
     return case
@@ -736,7 +748,7 @@ def do_county_decision(
             user=user,
             action="returned",
             to_step=Step.TOWNSHIP_AUDIT,
-            note=_reason(opinion, "退回理由"),
+            note=_reason(opinion, gettext("退回理由")),
             request=request,
         )
         return case
@@ -746,10 +758,10 @@ def do_county_decision(
     with transaction.atomic():
         if case.kind == CaseKind.ELIMINATION:
             if method not in EliminationMethod.values:
-                raise ProcedureError("请选择风险消除方式（帮扶消除或自然消除）")
+                raise ProcedureError(gettext("请选择风险消除方式（帮扶消除或自然消除）"))
             failed = [c.label for c in elimination_checklist(household, today) if not c.ok]
             if failed:
-                raise ProcedureError(f"风险消除条件不满足：{'；'.join(failed)}")
+                raise ProcedureError(gettext("风险消除条件不满足：%(failed)s") % {"failed": gettext("；").join(failed)})
         _move(
             case,
             version=version,
@@ -793,16 +805,16 @@ def do_rollback(case: Case, *, version: int, user: Any, reason: str, request: An
     """回退: the county undoes a decision made in error — an elimination (the household is
     monitored again) or an identification (the household goes back to where it was)."""
     if case.step != Step.APPROVED:
-        raise ProcedureError("只能回退已审定的案件")
+        raise ProcedureError(gettext("只能回退已审定的案件"))
     if _level(user) != Level.COUNTY or not case.village_id.startswith(user.region_prefix or "-"):
-        raise ProcedureError("回退由县级办理")
+        raise ProcedureError(gettext("回退由县级办理"))
     household = case.household
     assert household is not None
     record = MonitoringRecord.objects.filter(household=household).first()
     latest = record and (record.elimination_case_id if record.eliminated_on else record.identification_case_id)
     if latest != case.pk:
-        raise ProcedureError("只能回退该户最近一次审定的结果")
-    reason = _reason(reason, "回退理由")
+        raise ProcedureError(gettext("只能回退该户最近一次审定的结果"))
+    reason = _reason(reason, gettext("回退理由"))
     with transaction.atomic():
         _move(
             case,
@@ -857,49 +869,70 @@ def elimination_checklist(household: Household, today: dt.date | None = None) ->
     checks.append(
         Check(
             "months",
-            f"纳入监测满 {limits.elimination_min_months} 个月",
+            gettext("纳入监测满 %(months)s 个月") % {"months": limits.elimination_min_months},
             months_ok,
-            f"{identified:%Y-%m-%d} 纳入监测" if identified else "未找到纳入监测日期",
+            gettext("%(date)s 纳入监测") % {"date": f"{identified:%Y-%m-%d}"}
+            if identified
+            else gettext("未找到纳入监测日期"),
         )
     )
     measures = measures_in_place(household)
-    checks.append(Check("measure", "至少落实一项帮扶措施", bool(measures), f"已落实 {len(measures)} 项"))
+    checks.append(
+        Check(
+            "measure",
+            gettext("至少落实一项帮扶措施"),
+            bool(measures),
+            gettext("已落实 %(n)s 项") % {"n": len(measures)},
+        )
+    )
     income_ok, income_detail = _income_above_line(household, today)
-    checks.append(Check("income", "近12个月人均纯收入稳定高于监测标准", income_ok, income_detail))
+    checks.append(Check("income", gettext("近12个月人均纯收入稳定高于监测标准"), income_ok, income_detail))
     insecure = [name for name, ok in _secured(household, today) if not ok]
     checks.append(
         Check(
             "guarantees",
-            "两不愁三保障及饮水安全有保障",
+            gettext("两不愁三保障及饮水安全有保障"),
             not insecure,
-            "未保障：" + "、".join(insecure) if insecure else "均有保障",
+            gettext("未保障：%(items)s") % {"items": gettext("、").join(insecure)} if insecure else gettext("均有保障"),
         )
     )
     open_warnings = household.warnings.filter(status=WarningStatus.OPEN).count()
-    checks.append(Check("warnings", "没有未核实的预警线索", open_warnings == 0, f"未核实 {open_warnings} 条"))
+    checks.append(
+        Check(
+            "warnings",
+            gettext("没有未核实的预警线索"),
+            open_warnings == 0,
+            gettext("未核实 %(n)s 条") % {"n": open_warnings},
+        )
+    )
     able = not household.without_labour
     checks.append(
         Check(
             "labour",
-            "家庭有劳动能力（整户无劳动能力的暂不标注风险消除，落实兜底保障并持续监测）",
+            gettext("家庭有劳动能力（整户无劳动能力的暂不标注风险消除，落实兜底保障并持续监测）"),
             able,
-            "有劳动力" if able else "整户无劳动能力",
+            gettext("有劳动力") if able else gettext("整户无劳动能力"),
         )
     )
     if able and development_measures(household) == [] and measures:
         checks.append(
-            Check("development", "有劳动能力的家庭已落实开发式帮扶", False, "未落实产业、就业、金融或公益岗位帮扶")
+            Check(
+                "development",
+                gettext("有劳动能力的家庭已落实开发式帮扶"),
+                False,
+                gettext("未落实产业、就业、金融或公益岗位帮扶"),
+            )
         )
     return checks
 
 
 def _secured(household: Household, today: dt.date) -> list[tuple[str, bool]]:
     return [
-        ("不愁吃穿", household.food_clothing_ok),
-        ("义务教育", household.education_secure(today)),
-        ("基本医疗", household.medical_secure),
-        ("住房安全", household.housing_secure),
-        ("饮水安全", household.water_secure),
+        (gettext("不愁吃穿"), household.food_clothing_ok),
+        (gettext("义务教育"), household.education_secure(today)),
+        (gettext("基本医疗"), household.medical_secure),
+        (gettext("住房安全"), household.housing_secure),
+        (gettext("饮水安全"), household.water_secure),
     ]
 
 
@@ -907,15 +940,19 @@ def _income_above_line(household: Household, today: dt.date) -> tuple[bool, str]
     """The latest complete year's per-capita net income against that year's line."""
     account = household.accounts.filter(year__lte=today.year).order_by("-year").first()
     if account is None:
-        return False, "没有年度收支记录"
+        return False, gettext("没有年度收支记录")
     params = resolve_parameters(effective_parameter_table(household.village_id[:6]), household.village_id, account.year)
     if "monitoring_line" not in params:
-        return False, f"{account.year} 年没有监测标准参数"
+        return False, gettext("%(year)s 年没有监测标准参数") % {"year": account.year}
     line = params["monitoring_line"]
     if account.population <= 0:
-        return False, f"{account.year} 年家庭人口数为 0"
+        return False, gettext("%(year)s 年家庭人口数为 0") % {"year": account.year}
     per_capita = account.per_capita_net_income
-    detail = f"{account.year} 年人均纯收入 {per_capita:,.2f} 元，监测标准 {line:,.0f} 元"
+    detail = gettext("%(year)s 年人均纯收入 %(income)s 元，监测标准 %(line)s 元") % {
+        "year": account.year,
+        "income": f"{per_capita:,.2f}",
+        "line": f"{line:,.0f}",
+    }
     return Decimal(per_capita) > line, detail
 
 
@@ -925,18 +962,18 @@ def open_elimination(household: Household, *, user: Any, request: Any = None) ->
     from shouwang.accounts.roles import Capability
 
     if household.monitoring_state != MONITORED:
-        raise ProcedureError("只有监测中的农户才能启动风险消除程序")
+        raise ProcedureError(gettext("只有监测中的农户才能启动风险消除程序"))
     if _level(user) != Level.VILLAGE or not user.can(Capability.EDIT_REGISTRY):
-        raise ProcedureError("风险消除由村级发起")
+        raise ProcedureError(gettext("风险消除由村级发起"))
     if not household.village_id.startswith(user.region_prefix or "-"):
-        raise ProcedureError("只能为本村的农户发起")
+        raise ProcedureError(gettext("只能为本村的农户发起"))
     failed = [c.label for c in elimination_checklist(household) if not c.ok]
     if failed:
-        raise ProcedureError(f"风险消除条件不满足：{'；'.join(failed)}")
+        raise ProcedureError(gettext("风险消除条件不满足：%(failed)s") % {"failed": gettext("；").join(failed)})
     with transaction.atomic():
         Household.objects.select_for_update().filter(pk=household.pk).first()
         if _open_case_of(household) is not None:
-            raise ProcedureError("该户已有正在办理的识别或风险消除程序")
+            raise ProcedureError(gettext("该户已有正在办理的识别或风险消除程序"))
         return _new_case(
             kind=CaseKind.ELIMINATION,
             village=household.village,

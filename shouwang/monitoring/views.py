@@ -16,6 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views import View
 
 from shouwang.accounts.models import current_user
@@ -167,7 +168,7 @@ def _upload(request: HttpRequest, name: str) -> tuple[bytes, str] | None:
     if f is None:
         return None
     if f.size and f.size > p.MAX_DOCUMENT_BYTES:
-        raise p.ProcedureError(f"文件超过 {p.MAX_DOCUMENT_BYTES // (1024 * 1024)} MB")
+        raise p.ProcedureError(_("文件超过 %(mb)s MB") % {"mb": p.MAX_DOCUMENT_BYTES // (1024 * 1024)})
     return f.read(), f.name or "document"
 
 
@@ -193,7 +194,7 @@ class CaseActionView(View):
         return HttpResponseRedirect(reverse("monitoring:case_detail", args=[case.pk]))
 
     def _invalid(self, request: HttpRequest, user: Any, case: Case, **forms: Any) -> HttpResponse:
-        messages.error(request, "请检查填写的内容")
+        messages.error(request, _("请检查填写的内容"))
         return render(request, "monitoring/case_detail.html", case_context(user, case, **forms), status=400)
 
     def do_home_visit(self, request: HttpRequest, user: Any, case: Case) -> HttpResponse | None:
@@ -210,7 +211,7 @@ class CaseActionView(View):
             authorisation=_upload(request, "authorisation"),
             request=request,
         )
-        messages.success(request, "已登记入户核实情况")
+        messages.success(request, _("已登记入户核实情况"))
         return None
 
     def do_propose(self, request: HttpRequest, user: Any, case: Case) -> HttpResponse | None:
@@ -219,7 +220,7 @@ class CaseActionView(View):
             return self._invalid(request, user, case, propose_form=form)
         d = form.cleaned_data
         p.do_propose(case, version=d["version"], user=user, category=d["category"], causes=d["causes"], request=request)
-        messages.success(request, "已提交民主评议")
+        messages.success(request, _("已提交民主评议"))
         return None
 
     def do_dismiss(self, request: HttpRequest, user: Any, case: Case) -> HttpResponse | None:
@@ -229,7 +230,7 @@ class CaseActionView(View):
         p.do_dismiss(
             case, version=form.cleaned_data["version"], user=user, reason=form.cleaned_data["reason"], request=request
         )
-        messages.success(request, "已排除，理由已反馈给预警来源")
+        messages.success(request, _("已排除，理由已反馈给预警来源"))
         return None
 
     def do_appraisal(self, request: HttpRequest, user: Any, case: Case) -> HttpResponse | None:
@@ -249,7 +250,7 @@ class CaseActionView(View):
             minutes=_upload(request, "minutes"),
             request=request,
         )
-        messages.success(request, "已登记民主评议结果")
+        messages.success(request, _("已登记民主评议结果"))
         return None
 
     def do_decision(self, request: HttpRequest, user: Any, case: Case) -> HttpResponse | None:
@@ -272,16 +273,16 @@ class CaseActionView(View):
                 method=d["method"],
                 request=request,
             )
-        messages.success(request, "已审核通过" if approve else "已退回，理由已记录")
+        messages.success(request, _("已审核通过") if approve else _("已退回，理由已记录"))
         return None
 
     def do_route(self, request: HttpRequest, user: Any, case: Case) -> HttpResponse | None:
         form = ReasonForm({"version": request.POST.get("version"), "reason": "-"})
         if not form.is_valid():
-            raise p.ProcedureError("页面已过期，请刷新后重试")
+            raise p.ProcedureError(_("页面已过期，请刷新后重试"))
         village = Region.objects.filter(pk=request.POST.get("village", ""), level=Level.VILLAGE).first()
         p.do_route(case, version=form.cleaned_data["version"], user=user, village=village, request=request)
-        messages.success(request, "已分派到村")
+        messages.success(request, _("已分派到村"))
         return None
 
     def do_link(self, request: HttpRequest, user: Any, case: Case) -> HttpResponse | None:
@@ -290,21 +291,21 @@ class CaseActionView(View):
         number = (request.POST.get("household_number") or "").strip()
         household = Household.objects.restrict(user).filter(number=number).first()
         if household is None:
-            raise p.ProcedureError(f"本村没有户编号为 {number} 的农户：请先在户籍库中登记")
+            raise p.ProcedureError(_("本村没有户编号为 %(number)s 的农户：请先在户籍库中登记") % {"number": number})
         p.link_household(
             case, version=int(request.POST.get("version") or 0), user=user, household=household, request=request
         )
-        messages.success(request, "已关联农户")
+        messages.success(request, _("已关联农户"))
         return None
 
     def do_rollback(self, request: HttpRequest, user: Any, case: Case) -> HttpResponse | None:
         form = ReasonForm(request.POST)
         if not form.is_valid():
-            raise p.ProcedureError("请填写回退理由")
+            raise p.ProcedureError(_("请填写回退理由"))
         p.do_rollback(
             case, version=form.cleaned_data["version"], user=user, reason=form.cleaned_data["reason"], request=request
         )
-        messages.success(request, "已回退")
+        messages.success(request, _("已回退"))
         return None
 
 
@@ -346,7 +347,7 @@ class StartFromWarningView(View):
             Warning.objects.select_related("household__village"), user, Capability.EDIT_REGISTRY, pk=warning_id
         )
         if warning.status != WarningStatus.OPEN:
-            messages.info(request, "该线索已处理")
+            messages.info(request, _("该线索已处理"))
             return HttpResponseRedirect(reverse("screening:warning_detail", args=[warning.pk]))
         try:
             case = p.open_from_warning(warning, user=user, request=request)
@@ -354,7 +355,7 @@ class StartFromWarningView(View):
             messages.error(request, str(exc))
             return HttpResponseRedirect(reverse("screening:warning_detail", args=[warning.pk]))
         if case is None:
-            messages.info(request, "该户已是监测对象：请在回访中核实这条线索，并据此调整帮扶措施")
+            messages.info(request, _("该户已是监测对象：请在回访中核实这条线索，并据此调整帮扶措施"))
             return HttpResponseRedirect(reverse("monitoring:household", args=[warning.household_id]))
         return HttpResponseRedirect(reverse("monitoring:case_detail", args=[case.pk]))
 

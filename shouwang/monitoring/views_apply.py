@@ -23,6 +23,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.decorators import method_decorator
+from django.utils.translation import gettext as _
 from django.views import View
 
 from engine.ids import IDNumberError, parse_id_number
@@ -124,7 +125,7 @@ class ApplyPosterView(View):
             raise PermissionDenied
         url = request.build_absolute_uri(reverse("apply", args=[village_token(user.region.code)]))
         out = io.BytesIO()
-        segno.make(url, error="m").save(out, kind="svg", scale=6, xmldecl=False, svgns=True, title="一码申报")
+        segno.make(url, error="m").save(out, kind="svg", scale=6, xmldecl=False, svgns=True, title=_("一码申报"))
         qr = out.getvalue().decode("utf-8")
         return render(request, "monitoring/apply_poster.html", {"village": user.region, "url": url, "qr": qr})
 
@@ -174,7 +175,7 @@ class StaffApplicationView(View):
                 except p.ProcedureError as exc:
                     form.add_error(None, str(exc))
                 else:
-                    messages.success(request, "已登记自主申报，已推送到村")
+                    messages.success(request, _("已登记自主申报，已推送到村"))
                     if case.village_id.startswith(user.region_prefix or "-"):
                         return HttpResponseRedirect(reverse("monitoring:case_detail", args=[case.pk]))
                     return HttpResponseRedirect(reverse("monitoring:inbox"))

@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views import View
 
 from shouwang.accounts.models import current_user
@@ -87,7 +88,7 @@ class _HouseholdWrite(View):
         raise NotImplementedError
 
     def invalid(self, request: HttpRequest, user: Any, household: Household, **forms: Any) -> HttpResponse:
-        messages.error(request, "请检查填写的内容")
+        messages.error(request, _("请检查填写的内容"))
         return render(request, "monitoring/household.html", household_context(user, household, **forms), status=400)
 
 
@@ -97,7 +98,7 @@ class MeasureAddView(_HouseholdWrite):
         if not form.is_valid():
             return self.invalid(request, user, household, measure_form=form)
         do_add_measure(household, form.values(), user=user, request=request)
-        messages.success(request, "已添加帮扶措施")
+        messages.success(request, _("已添加帮扶措施"))
         return None
 
 
@@ -129,7 +130,7 @@ class MeasureEditView(View):
             except p.ProcedureError as exc:
                 messages.error(request, str(exc))
             else:
-                messages.success(request, "已更新帮扶措施")
+                messages.success(request, _("已更新帮扶措施"))
                 return HttpResponseRedirect(reverse("monitoring:household", args=[measure.household_id]))
         return render(request, "monitoring/measure_form.html", {"measure": measure, "form": form}, status=400)
 
@@ -149,7 +150,9 @@ class VisitAddView(_HouseholdWrite):
             new_risk_causes=d["new_risk_causes"],
             request=request,
         )
-        messages.success(request, "已登记回访" + ("，新发现的风险已作为预警线索登记" if visit.new_risk else ""))
+        messages.success(
+            request, _("已登记回访，新发现的风险已作为预警线索登记") if visit.new_risk else _("已登记回访")
+        )
         return None
 
 
@@ -161,14 +164,14 @@ class ReportRiskView(_HouseholdWrite):
         if not form.is_valid():
             return self.invalid(request, user, household, report_form=form)
         case = p.open_from_visit(household, user=user, reason=form.cleaned_data["reason"], request=request)
-        messages.success(request, "已登记，请入户核实")
+        messages.success(request, _("已登记，请入户核实"))
         return HttpResponseRedirect(reverse("monitoring:case_detail", args=[case.pk]))
 
 
 class EliminationStartView(_HouseholdWrite):
     def write(self, request: HttpRequest, user: Any, household: Household) -> HttpResponse | None:
         case = p.open_elimination(household, user=user, request=request)
-        messages.success(request, "已发起风险消除程序，请入户核实")
+        messages.success(request, _("已发起风险消除程序，请入户核实"))
         return HttpResponseRedirect(reverse("monitoring:case_detail", args=[case.pk]))
 
 

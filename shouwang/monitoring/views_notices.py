@@ -12,6 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views import View
 
 from shouwang.accounts.models import current_user
@@ -76,7 +77,7 @@ class NoticeNewView(View):
             except p.ProcedureError as exc:
                 messages.error(request, str(exc))
             else:
-                messages.success(request, "已发布公示，请打印张贴")
+                messages.success(request, _("已发布公示，请打印张贴"))
                 return HttpResponseRedirect(reverse("monitoring:notice_detail", args=[notice.pk]))
         return render(
             request, "monitoring/notice_form.html", {"form": form, "min_days": limits.notice_min_days}, status=400
@@ -144,10 +145,10 @@ class NoticeActionView(View):
             if action == "objection":
                 form = ObjectionForm(request.POST)
                 if not form.is_valid():
-                    raise p.ProcedureError("请填写异议内容和收到日期")
+                    raise p.ProcedureError(_("请填写异议内容和收到日期"))
                 case = notice.cases.filter(pk=form.cleaned_data["case"]).first()
                 if case is None:
-                    raise p.ProcedureError("该农户不在本次公示中")
+                    raise p.ProcedureError(_("该农户不在本次公示中"))
                 p.do_record_objection(
                     notice,
                     case,
@@ -156,11 +157,11 @@ class NoticeActionView(View):
                     content=form.cleaned_data["content"],
                     request=request,
                 )
-                messages.success(request, "已登记异议")
+                messages.success(request, _("已登记异议"))
             elif action == "settle":
                 settle = SettleForm(request.POST)
                 if not settle.is_valid():
-                    raise p.ProcedureError("请填写处理意见")
+                    raise p.ProcedureError(_("请填写处理意见"))
                 objection = notice.objections.filter(pk=settle.cleaned_data["objection"]).first()
                 if objection is None:
                     raise Http404
@@ -171,10 +172,10 @@ class NoticeActionView(View):
                     resolution=settle.cleaned_data["resolution"],
                     request=request,
                 )
-                messages.success(request, "已登记处理意见")
+                messages.success(request, _("已登记处理意见"))
             elif action == "close":
                 moved = p.do_close_notice(notice, user=user, request=request)
-                messages.success(request, f"公示已结束，{len(moved)} 户已转入下一环节")
+                messages.success(request, _("公示已结束，%(n)s 户已转入下一环节") % {"n": len(moved)})
             else:
                 raise Http404
         except p.ProcedureError as exc:

@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import ListView
 
@@ -70,7 +71,7 @@ class DuplicateScanView(View):
         if not user.can(Capability.EDIT_REGISTRY) or user.region is None:
             raise PermissionDenied
         job = do_enqueue_job(JOB_KIND, region=user.region, user=user)
-        messages.info(request, f"已开始查找疑似一人多户（任务 #{job.pk}）")
+        messages.info(request, _("已开始查找疑似一人多户（任务 #%(id)s）") % {"id": job.pk})
         return HttpResponseRedirect(reverse("registry:duplicate_list"))
 
 
@@ -82,7 +83,7 @@ class DuplicateDecideView(View):
         )
         decision = request.POST.get("decision", "")
         if decision not in (DuplicateCandidate.Decision.SAME, DuplicateCandidate.Decision.DISTINCT):
-            messages.error(request, "请选择核实结论")
+            messages.error(request, _("请选择核实结论"))
             return HttpResponseRedirect(reverse("registry:duplicate_list"))
         candidate.decision, candidate.decided_by, candidate.decided_at = decision, user, timezone.now()
         candidate.save(update_fields=["decision", "decided_by", "decided_at"])
@@ -94,5 +95,5 @@ class DuplicateDecideView(View):
             decision=decision,
             members=[candidate.member_a_id, candidate.member_b_id],
         )
-        messages.success(request, "已记录核实结论")
+        messages.success(request, _("已记录核实结论"))
         return HttpResponseRedirect(reverse("registry:duplicate_list"))

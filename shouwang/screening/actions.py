@@ -35,6 +35,7 @@ import pyarrow.parquet as pq
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from engine.feeds.standardize import arrow_schema
 from engine.feeds.storage import FEEDS_DIR
@@ -68,10 +69,13 @@ class ScreeningRequestError(ValueError):
 def check_request(region_code: str, year: int, rules: Iterable[str] | None, engine: str, force: bool) -> Region:
     region = Region.objects.filter(pk=region_code).first()
     if region is None:
-        raise ScreeningRequestError(f"找不到区划：{region_code}")
+        raise ScreeningRequestError(_("找不到区划：%(code)s") % {"code": region_code})
     this_year = dt.date.today().year
     if not MIN_YEAR <= int(year) <= this_year:
-        raise ScreeningRequestError(f"年度 {year} 无效：只能筛查 {MIN_YEAR} 年至 {this_year} 年")
+        raise ScreeningRequestError(
+            _("年度 %(year)s 无效：只能筛查 %(first)s 年至 %(last)s 年")
+            % {"year": year, "first": MIN_YEAR, "last": this_year}
+        )
     unknown = sorted(set(rules or ()) - set(RULES_BY_ID))
     if unknown:
         raise ScreeningRequestError(f"未知的筛查规则：{'、'.join(unknown)}；可用规则：{', '.join(RULES_BY_ID)}")
@@ -385,7 +389,7 @@ def do_dismiss(warning: Warning, *, user: Any, reason: str, request: Any = None)
     """Dismiss a warning after verification (排除), with the reason; audited."""
     reason = reason.strip()
     if not reason:
-        raise ScreeningRequestError("请填写排除理由")
+        raise ScreeningRequestError(_("请填写排除理由"))
     warning.status = WarningStatus.DISMISSED
     warning.dismissed_reason = reason[:300]
     warning.dismissed_by = user

@@ -20,6 +20,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from engine.screening import ALL_RULES, ParameterError, load_parameters
 from engine.screening.params import GRADES, ParameterTable, ParameterValue, parse_parameter_rows
@@ -124,32 +125,32 @@ def _clean(
     user: Any, *, name: str, region_code: str, first_year: Any, last_year: Any, value: Any, source: str, grade: str
 ) -> tuple[Region, int, int | None, Decimal]:
     if name not in EDITABLE_PARAMETERS:
-        raise ParameterRequestError(f"未知的参数：{name}")
+        raise ParameterRequestError(_("未知的参数：%(name)s") % {"name": name})
     prefix = user.region_prefix or ""
     region = Region.objects.filter(pk=region_code).first()
     if region is None or not prefix or not region.code.startswith(prefix):
-        raise ParameterRequestError("适用区划须为本县或本县所辖乡镇")
+        raise ParameterRequestError(_("适用区划须为本县或本县所辖乡镇"))
     try:
         first = int(first_year)
         last = int(last_year) if str(last_year or "").strip() else None
     except (TypeError, ValueError):
-        raise ParameterRequestError("年度须为四位数字") from None
+        raise ParameterRequestError(_("年度须为四位数字")) from None
     if not 2014 <= first <= 2100 or (last is not None and not 2014 <= last <= 2100):
-        raise ParameterRequestError("年度须在 2014 年至 2100 年之间")
+        raise ParameterRequestError(_("年度须在 2014 年至 2100 年之间"))
     if last is not None and last < first:
-        raise ParameterRequestError("截止年度不能早于起始年度")
+        raise ParameterRequestError(_("截止年度不能早于起始年度"))
     try:
         number = Decimal(str(value).strip().replace(",", ""))
     except Exception:
-        raise ParameterRequestError("数值须为数字") from None
+        raise ParameterRequestError(_("数值须为数字")) from None
     if not number.is_finite() or number < 0:
-        raise ParameterRequestError("数值须为不小于 0 的数字")
+        raise ParameterRequestError(_("数值须为不小于 0 的数字"))
     if number >= 10**10 or number != number.quantize(Decimal("0.0001")):
-        raise ParameterRequestError("数值过大或小数位数超过 4 位")
+        raise ParameterRequestError(_("数值过大或小数位数超过 4 位"))
     if not source.strip():
-        raise ParameterRequestError("请填写依据文件（设定该数值的文件名称、文号或网址）")
+        raise ParameterRequestError(_("请填写依据文件（设定该数值的文件名称、文号或网址）"))
     if grade not in GRADES:
-        raise ParameterRequestError(f"证据等级须为 {'、'.join(GRADES)} 之一")
+        raise ParameterRequestError(_("证据等级须为 %(grades)s 之一") % {"grades": "、".join(GRADES)})
     return region, first, last, number
 
 
@@ -188,7 +189,7 @@ def do_set_parameter(
         if replaces is not None and replaces.pk not in {o.pk for o in olds}:
             replaces = ParameterOverride.objects.select_for_update().get(pk=replaces.pk)
             if replaces.superseded_at is not None:
-                raise ParameterRequestError("该设定已被修改或撤销，请刷新后重试")
+                raise ParameterRequestError(_("该设定已被修改或撤销，请刷新后重试"))
             olds.append(replaces)
         new = ParameterOverride.objects.create(
             name=name,
@@ -224,7 +225,7 @@ def do_withdraw_parameter(override: ParameterOverride, user: Any, request: Any =
             superseded_at=timezone.now()
         )
         if not updated:
-            raise ParameterRequestError("该设定已被修改或撤销")
+            raise ParameterRequestError(_("该设定已被修改或撤销"))
         override.refresh_from_db()
         record_event(
             "screening.parameter_withdraw",

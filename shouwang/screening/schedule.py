@@ -16,6 +16,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models.functions import Substr
+from django.utils.translation import gettext
 
 from shouwang.core.audit import record_event
 from shouwang.jobs.models import Job, JobStatus
@@ -112,9 +113,9 @@ def enqueue_due_screenings(today: dt.date | None = None, *, dry_run: bool = Fals
 def do_set_schedule(region: Region, *, user: Any, enabled: bool, day_of_month: int, request: Any = None) -> Any:
     """A county officer's choice of day, or switching the monthly screening off; audited."""
     if region.level != Level.COUNTY:
-        raise ScheduleError("定期筛查按县设定")
+        raise ScheduleError(gettext("定期筛查按县设定"))
     if not 1 <= int(day_of_month) <= 28:
-        raise ScheduleError("每月筛查日应在 1 日至 28 日之间（每个月都有的日子）")
+        raise ScheduleError(gettext("每月筛查日应在 1 日至 28 日之间（每个月都有的日子）"))
     with transaction.atomic():
         row, _ = ScreeningSchedule.objects.select_for_update().get_or_create(region=region)
         before = {"enabled": row.enabled, "day_of_month": row.day_of_month}

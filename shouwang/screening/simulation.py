@@ -24,6 +24,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import pyarrow as pa
+from django.utils.translation import gettext
 
 from engine.screening import (
     ALL_RULES,
@@ -114,12 +115,18 @@ def check_region(region_code: str, year: int) -> Region:
     """A county or a township that exists, and a year that can be screened."""
     region = Region.objects.filter(pk=region_code).first()
     if region is None:
-        raise SimulationError(f"找不到区划：{region_code}")
+        raise SimulationError(gettext("找不到区划：%(code)s") % {"code": region_code})
     if region.level not in (Level.COUNTY, Level.TOWNSHIP):
-        raise SimulationError(f"{region.name}（{region.code}）不是县或乡镇：政策模拟按县或乡镇进行")
+        raise SimulationError(
+            gettext("%(name)s（%(code)s）不是县或乡镇：政策模拟按县或乡镇进行")
+            % {"name": region.name, "code": region.code}
+        )
     this_year = dt.date.today().year
     if not MIN_YEAR <= int(year) <= this_year:
-        raise SimulationError(f"年度 {year} 无效：只能模拟 {MIN_YEAR} 年至 {this_year} 年")
+        raise SimulationError(
+            gettext("年度 %(year)s 无效：只能模拟 %(first)s 年至 %(last)s 年")
+            % {"year": year, "first": MIN_YEAR, "last": this_year}
+        )
     return region
 
 
@@ -127,7 +134,7 @@ def current_parameters(region_code: str, year: int) -> ResolvedParameters:
     try:
         return resolve_parameters(effective_parameter_table(region_code), region_code, int(year))
     except ParameterError as exc:
-        raise SimulationError(f"参数表无法使用：{exc}") from exc
+        raise SimulationError(gettext("参数表无法使用：%(error)s") % {"error": exc}) from exc
 
 
 def parameter_fields(params: ResolvedParameters) -> list[ParameterField]:
@@ -159,7 +166,7 @@ def parse_overrides(raw: Mapping[str, Any]) -> dict[str, Decimal]:
     for name, given in raw.items():
         text = str(given if given is not None else "").strip().replace(",", "").replace("，", "")
         if name not in RULE_PARAMETERS:
-            errors.append(f"未知的参数：{name}")
+            errors.append(gettext("未知的参数：%(name)s") % {"name": name})
             continue
         if not text:
             continue
@@ -167,16 +174,16 @@ def parse_overrides(raw: Mapping[str, Any]) -> dict[str, Decimal]:
         try:
             value = Decimal(text)
         except InvalidOperation:
-            errors.append(f"{label}：“{given}”不是数字")
+            errors.append(gettext("%(label)s：“%(value)s”不是数字") % {"label": label, "value": given})
             continue
         if not value.is_finite():
-            errors.append(f"{label}：“{given}”不是有效数字")
+            errors.append(gettext("%(label)s：“%(value)s”不是有效数字") % {"label": label, "value": given})
         elif value < 0:
-            errors.append(f"{label}：不能为负数")
+            errors.append(gettext("%(label)s：不能为负数") % {"label": label})
         else:
             values[name] = value
     if errors:
-        raise SimulationError("；".join(errors))
+        raise SimulationError(gettext("；").join(errors))
     return values
 
 
@@ -209,7 +216,7 @@ def simulate(region_code: str, year: int, overrides: Mapping[str, Decimal | int 
             else None
         )
     except ScreeningError as exc:
-        raise SimulationError(f"模拟失败：{exc}") from exc
+        raise SimulationError(gettext("模拟失败：%(error)s") % {"error": exc}) from exc
 
     child_len = 9 if region.level == Level.COUNTY else 12
     village_of = dict(
@@ -231,7 +238,7 @@ def simulate(region_code: str, year: int, overrides: Mapping[str, Decimal | int 
 
     children = Region.objects.filter(code__startswith=region.code, level=region.level + 1).order_by("code")
     areas = {c.code: AreaCounts(c.code, c.name) for c in children}
-    total = AreaCounts(region.code, f"{region.name}合计")
+    total = AreaCounts(region.code, gettext("%(name)s合计") % {"name": region.name})
 
     def area(hk: int) -> AreaCounts:
         code = area_of[hk]

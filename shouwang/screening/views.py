@@ -12,6 +12,7 @@ from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views import View
 
 from engine.screening import ALL_RULES, RULES_BY_ID
@@ -191,14 +192,14 @@ class WarningDismissView(View):
         )
         target = reverse("screening:warning_detail", args=[warning.pk])
         if warning.status != WarningStatus.OPEN:
-            messages.info(request, "该线索已处理")
+            messages.info(request, _("该线索已处理"))
             return HttpResponseRedirect(target)
         try:
             do_dismiss(warning, user=user, reason=request.POST.get("reason", ""), request=request)
         except ScreeningRequestError as exc:
             messages.error(request, str(exc))
             return HttpResponseRedirect(target)
-        messages.success(request, "已排除该线索，理由已记录")
+        messages.success(request, _("已排除该线索，理由已记录"))
         return HttpResponseRedirect(target)
 
 
@@ -254,7 +255,7 @@ class ScheduleView(View):
         except ScheduleError as exc:
             messages.error(request, str(exc))
         else:
-            messages.success(request, "已保存定期筛查设置")
+            messages.success(request, _("已保存定期筛查设置"))
         return HttpResponseRedirect(reverse("screening:run_list"))
 
 
@@ -303,7 +304,9 @@ class RunDetailView(View):
 
 
 def _input_label(name: str) -> str:
-    return {"members": "家庭成员", "households": "农户信息", "accounts": "年度收支"}.get(name) or feed_label(name)
+    return {"members": _("家庭成员"), "households": _("农户信息"), "accounts": _("年度收支")}.get(name) or feed_label(
+        name
+    )
 
 
 class RunStartView(View):
@@ -318,7 +321,10 @@ class RunStartView(View):
         except ValueError:
             year = 0
         if not MIN_YEAR <= year <= dt.date.today().year:
-            messages.error(request, f"年度无效：只能筛查 {MIN_YEAR} 年至 {dt.date.today().year} 年")
+            messages.error(
+                request,
+                _("年度无效：只能筛查 %(first)s 年至 %(last)s 年") % {"first": MIN_YEAR, "last": dt.date.today().year},
+            )
             return HttpResponseRedirect(reverse("screening:warning_list"))
         pending = (
             Job.objects.restrict(user, Capability.VIEW_JOBS)
@@ -326,10 +332,14 @@ class RunStartView(View):
             .first()
         )
         if pending is not None:
-            messages.info(request, f"本县已有一次筛查正在进行（任务 #{pending.pk}）")
+            messages.info(request, _("本县已有一次筛查正在进行（任务 #%(id)s）") % {"id": pending.pk})
             return HttpResponseRedirect(reverse("screening:job", args=[pending.pk]))
         job = do_enqueue_job(JOB_KIND, region=user.region, params={"year": year, "engine": "duckdb"}, user=user)
-        messages.info(request, f"已开始筛查 {job.region.name} {year} 年（任务 #{job.pk}）")
+        messages.info(
+            request,
+            _("已开始筛查 %(region)s %(year)s 年（任务 #%(id)s）")
+            % {"region": job.region.name, "year": year, "id": job.pk},
+        )
         return HttpResponseRedirect(reverse("screening:job", args=[job.pk]))
 
 

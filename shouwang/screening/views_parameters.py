@@ -16,6 +16,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views import View
 
 from engine.screening import ParameterError, resolve_parameters
@@ -73,7 +74,7 @@ class ParameterListView(View):
         try:
             params = resolve_parameters(effective_parameter_table(region.code), region.code, year)
         except ParameterError as exc:
-            params, error = None, f"参数表无法使用：{exc}"
+            params, error = None, _("参数表无法使用：%(error)s") % {"error": exc}
         names = {
             r.code: r.name
             for r in Region.objects.filter(
@@ -90,7 +91,9 @@ class ParameterListView(View):
                     "name": name,
                     "label": PARAMETER_LABELS.get(name, name),
                     "pv": pv,
-                    "region_name": (names.get(pv.region_code, pv.region_code) if pv.region_code else "全国（所有区划）")
+                    "region_name": (
+                        names.get(pv.region_code, pv.region_code) if pv.region_code else _("全国（所有区划）")
+                    )
                     if pv
                     else "",
                     "local": is_local(pv),
@@ -173,7 +176,9 @@ class ParameterSetView(View):
             messages.error(request, str(exc))
             return self._render(request, user, old, data, status=400)
         messages.success(
-            request, f"已设定 {PARAMETER_LABELS.get(new.name, new.name)} = {new.value.normalize():f}，依据已记录"
+            request,
+            _("已设定 %(label)s = %(value)s，依据已记录")
+            % {"label": PARAMETER_LABELS.get(new.name, new.name), "value": f"{new.value.normalize():f}"},
         )
         return HttpResponseRedirect(
             f"{reverse('screening:parameter_list')}?year={new.first_year}&region={new.region_id}"
@@ -192,5 +197,5 @@ class ParameterWithdrawView(View):
         except ParameterRequestError as exc:
             messages.error(request, str(exc))
         else:
-            messages.success(request, "已撤销本地设定，恢复使用上级或默认参数")
+            messages.success(request, _("已撤销本地设定，恢复使用上级或默认参数"))
         return HttpResponseRedirect(reverse("screening:parameter_list"))

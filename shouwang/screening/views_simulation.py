@@ -8,6 +8,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 from django.views import View
 
 from shouwang.accounts.models import current_user
@@ -48,10 +49,13 @@ class SimulationView(View):
         try:
             year = int(raw_year) if raw_year else default_year()
         except ValueError:
-            errors.append(f"年度“{raw_year}”不是数字")
+            errors.append(_("年度“%(year)s”不是数字") % {"year": raw_year})
             year = default_year()
         if not MIN_YEAR <= year <= dt.date.today().year:
-            errors.append(f"年度 {year} 无效：只能模拟 {MIN_YEAR} 年至 {dt.date.today().year} 年")
+            errors.append(
+                _("年度 %(year)s 无效：只能模拟 %(first)s 年至 %(last)s 年")
+                % {"year": year, "first": MIN_YEAR, "last": dt.date.today().year}
+            )
             year = default_year()
         check_region(region.code, year)
         fields = parameter_fields(current_parameters(region.code, year))
@@ -86,9 +90,9 @@ def _chart(result: SimulationResult) -> dict[str, Any]:
     return {
         "categories": [a.name for a in areas],
         "series": [
-            {"name": "今日预警户数", "data": [a.warned_today for a in areas]},
-            {"name": "模拟预警户数", "data": [a.warned_simulated for a in areas]},
-            {"name": "今日低于监测标准户数", "data": [a.below_today for a in areas]},
-            {"name": "模拟低于监测标准户数", "data": [a.below_simulated for a in areas]},
+            {"name": _("今日预警户数"), "data": [a.warned_today for a in areas]},
+            {"name": _("模拟预警户数"), "data": [a.warned_simulated for a in areas]},
+            {"name": _("今日低于监测标准户数"), "data": [a.below_today for a in areas]},
+            {"name": _("模拟低于监测标准户数"), "data": [a.below_simulated for a in areas]},
         ],
     }

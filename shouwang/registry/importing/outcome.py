@@ -6,6 +6,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
 from engine.validate import RowError, ValidationStats, mask_id_like
 
 Report = Callable[[int, int, str], None]
@@ -66,16 +69,20 @@ class ImportOutcome:
 
     def message(self) -> str:
         if self.file_error:
-            return f"文件被拒绝：{self.file_error['reason_zh']}"
+            return _("文件被拒绝：%(reason)s") % {"reason": self.file_error["reason_zh"]}
         if not self.ok:
-            return f"发现 {self.error_count} 处错误，未导入任何数据，请修改后重新上传"
+            return ngettext(
+                "发现 %(n)s 处错误，未导入任何数据，请修改后重新上传",
+                "发现 %(n)s 处错误，未导入任何数据，请修改后重新上传",
+                self.error_count,
+            ) % {"n": self.error_count}
         if self.dry_run:
-            return "预检通过，可以确认导入"
+            return _("预检通过，可以确认导入")
         if self.changed:
-            return "导入完成"
+            return _("导入完成")
         if self.seen_before:
-            return "该文件此前已导入，本次没有任何变化"
-        return "导入完成：数据与系统一致，没有变化"
+            return _("该文件此前已导入，本次没有任何变化")
+        return _("导入完成：数据与系统一致，没有变化")
 
     def counts(self) -> dict[str, Any]:
         return {
