@@ -10,12 +10,13 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views import View
 
@@ -370,7 +371,9 @@ class ExportView(View):
         if kind not in EXPORTS:
             raise Http404
         title, headers, rows, widths = EXPORTS[kind]
-        data = workbook(title, headers, rows(user), widths)
+        # Its headers are the national ledger's: the cells are Chinese too, whatever the page's language.
+        with translation.override(settings.LANGUAGE_CODE):
+            data = workbook(title, headers, rows(user), widths)
         record_event("monitoring.export", actor=user, request=request, region_code=user.region_prefix or "", kind=kind)
         stamp = timezone.localdate().strftime("%Y%m%d")
         response = HttpResponse(data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views import View
 
@@ -186,7 +187,9 @@ class DossierView(View):
 
         user = current_user(request)
         household = _household(user, pk)
-        data = build_dossier(household, generated_by=user.get_full_name() or user.username)
+        # The dossier is the national form, in Chinese whatever language the page is in.
+        with translation.override(settings.LANGUAGE_CODE):
+            data = build_dossier(household, generated_by=user.get_full_name() or user.username)
         record_event("monitoring.dossier", actor=user, request=request, obj=household, region_code=household.village_id)
         response = HttpResponse(data, content_type="application/pdf")
         name = f"一户一档-{household.number}.pdf"
