@@ -13,6 +13,7 @@ urlpatterns = [
     path("exchange/", include("shouwang.exchange.urls")),
     path("screening/", include("shouwang.screening.urls")),
     path("monitoring/", include("shouwang.monitoring.urls")),
+    path("insights/", include("shouwang.insights.urls")),
     # 一码申报: the public self-application form of a village (no sign-in; a signed link)
     path("apply/<str:token>/", PublicApplyView.as_view(), name="apply"),
     path("api/", include("shouwang.api.urls")),

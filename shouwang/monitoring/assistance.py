@@ -152,14 +152,37 @@ def plan_flags(household: Household, today: dt.date | None = None, limits: Deadl
     record = MonitoringRecord.objects.filter(household=household).first()
     if record is None or record.identified_on is None:
         return []
-    limits = limits or deadlines(household.village_id, today.year)
-    measures = measures_in_place(household)
+    return flags_for_plan(
+        identified_on=record.identified_on,
+        causes=record.risk_causes,
+        categories_in_place={m.category for m in measures_in_place(household)},
+        without_labour=household.without_labour,
+        today=today,
+        limits=limits or deadlines(household.village_id, today.year),
+    )
+
+
+def flags_for_plan(
+    *,
+    identified_on: dt.date,
+    causes: Sequence[str],
+    categories_in_place: set[str],
+    without_labour: bool,
+    today: dt.date,
+    limits: Deadlines,
+) -> list[Flag]:
+    """The checks themselves, on facts already fetched: the statistics run them for a whole
+    county at once, the household page for one household."""
     flags = []
-    first_due = add_months(record.identified_on, limits.first_measure_months)
-    if not measures and first_due <= today:
+    first_due = add_months(identified_on, limits.first_measure_months)
+    if not categories_in_place and first_due <= today:
         flags.append(Flag("no_measure", f"纳入监测满 {limits.first_measure_months} 个月仍未落实帮扶措施", first_due))
-    development_due = add_months(record.identified_on, limits.development_measure_months)
-    if not household.without_labour and not development_measures(household) and development_due <= today:
+    development_due = add_months(identified_on, limits.development_measure_months)
+    if (
+        not without_labour
+        and not (categories_in_place & catalogue.development_categories())
+        and development_due <= today
+    ):
         flags.append(
             Flag(
                 "no_development",
@@ -168,12 +191,11 @@ def plan_flags(household: Household, today: dt.date | None = None, limits: Deadl
                 development_due,
             )
         )
-    in_place = {m.category for m in measures}
     mapping = catalogue.cause_categories()
     # A month to match the measures to the causes, as for the first measure.
-    for cause in record.risk_causes if first_due <= today else ():
+    for cause in causes if first_due <= today else ():
         answers = mapping.get(cause)
-        if answers and not (answers & in_place):
+        if answers and not (answers & categories_in_place):
             flags.append(
                 Flag(
                     f"cause:{cause}",
@@ -196,10 +218,18 @@ def next_visit_due(
         return None
     record = MonitoringRecord.objects.filter(household=household).first()
     last = household.visits.order_by("-visited_on").values_list("visited_on", flat=True).first()
-    start = last or (record.identified_on if record else None)
+    identified = record.identified_on if record else None
+    if last is None and identified is None:
+        return today  # no need to look up the interval
+    return visit_due(last, identified, today, limits or deadlines(household.village_id, today.year))
+
+
+def visit_due(last_visit: dt.date | None, identified_on: dt.date | None, today: dt.date, limits: Deadlines) -> dt.date:
+    """The next visit is due one interval after the last (or after identification); a
+    household never visited nor dated is due today."""
+    start = last_visit or identified_on
     if start is None:
         return today
-    limits = limits or deadlines(household.village_id, today.year)
     return start + dt.timedelta(days=limits.visit_interval_days)
 
 

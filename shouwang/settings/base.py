@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "shouwang.exchange",
     "shouwang.screening",
     "shouwang.monitoring",
+    "shouwang.insights",
     "shouwang.api",
     "ninja",
     "shouwang.demo",

@@ -78,6 +78,7 @@ class Command(BaseCommand):
         wanted = {"county": county, "households": households, "seed": seed, "feeds": True, "roster": True}
         state = json.loads(state_path.read_text()) if state_path.exists() else {}
         accounts = self.ensure_accounts(county)
+        generated = False
         if state == wanted and Household.objects.filter(village__pk__startswith=county).exists():
             self.stdout.write("  合成县已导入，跳过生成与导入")
         else:
@@ -108,6 +109,13 @@ class Command(BaseCommand):
             step("筛查预警", lambda: self.screen(county, DEMO_YEAR))
             state_path.write_text(json.dumps(wanted))
             accounts = self.ensure_accounts(county)  # the village cadre goes where the households are
+            generated = True
+        # The dashboards' figures; the worker keeps them current from here on.
+        from shouwang.insights.models import Refresh
+        from shouwang.insights.refresh import refresh
+
+        if generated or not Refresh.objects.filter(code=county).exists():
+            step("统计汇总", lambda: refresh(county))
         timings["合计"] = round(time.perf_counter() - started, 1)
         self.stdout.write(self.style.SUCCESS("演示环境已就绪。演示账号（用户名 / 密码 / 角色 / 区划）："))
         self.stdout.write(accounts)

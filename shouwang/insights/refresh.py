@@ -1,0 +1,173 @@
+"""Keeping the figures current (统计更新): recompute what changed, then add up the levels.
+
+A change marks its village (or a screening its county, an import its region) as stale, in
+the same transaction as the change itself; the worker's housekeeping recomputes the stale
+parts within a minute, and every county once a day since "overdue" moves with the calendar.
+Recomputing a part replaces its villages' rows and then each level above — township,
+county, prefecture, province — as the sum of the level below, so a case moving in one
+village costs a village's worth of queries and a few small sums, not a province's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import Q, Sum
+from django.db.models.functions import Substr
+from django.utils import timezone
+
+from shouwang.insights import metrics
+from shouwang.insights.models import Refresh, RegionStat, StaleRegion
+from shouwang.jobs.runner import periodic
+from shouwang.regions.models import CODE_LENGTHS, Level, Region
+from shouwang.registry.models import Household
+
+log = logging.getLogger(__name__)
+
+CHUNK = 900  # codes per IN (…) list: under SQLite's default limit of variables
+
+
+@dataclass(frozen=True)
+class RefreshSummary:
+    prefix: str
+    villages: int
+    rows: int
+    seconds: float
+
+
+def _chunks(items: list[str]) -> Iterable[list[str]]:
+    for i in range(0, len(items), CHUNK):
+        yield items[i : i + CHUNK]
+
+
+def _codes(prefix: str, level: int) -> list[str]:
+    """The regions of `level` inside `prefix`, or the one containing it."""
+    width = CODE_LENGTHS[Level(level)]
+    if len(prefix) >= width:
+        return [prefix[:width]]
+    return list(Region.objects.filter(code__startswith=prefix, level=level).values_list("code", flat=True))
+
+
+def refresh(prefix: str, today: dt.date | None = None) -> RefreshSummary:
+    """Recompute every figure of the villages under `prefix` and the sums above them."""
+    started = time.perf_counter()
+    marked_before = timezone.now()
+    today = today or timezone.localdate()
+    counts: Counter[tuple[str, str, str]] = Counter()
+    for village, metric, key, value in metrics.village_rows(prefix, today):
+        counts[village, metric, key] += value
+    villages = _codes(prefix, Level.VILLAGE)
+    with transaction.atomic():
+        for chunk in _chunks(villages):
+            RegionStat.objects.filter(level=Level.VILLAGE, region_code__in=chunk).delete()
+        RegionStat.objects.bulk_create(
+            (
+                RegionStat(region_code=v, level=Level.VILLAGE, metric=m, key=k, value=n)
+                for (v, m, k), n in counts.items()
+                if n
+            ),
+            batch_size=5000,
+        )
+        for level in (Level.TOWNSHIP, Level.COUNTY, Level.PREFECTURE, Level.PROVINCE):
+            _sum_level(_codes(prefix, level), level)
+        seconds = time.perf_counter() - started
+        Refresh.objects.update_or_create(
+            code=prefix, defaults={"computed_at": timezone.now(), "as_of": today, "seconds": seconds}
+        )
+        # What this refresh covers is current now; a shorter prefix's record still stands,
+        # and so does a mark made while it ran.
+        Refresh.objects.filter(code__startswith=prefix).exclude(code=prefix).delete()
+        StaleRegion.objects.filter(code__startswith=prefix, marked_at__lte=marked_before).delete()
+    return RefreshSummary(prefix, len(villages), len(counts), round(seconds, 3))
+
+
+def _sum_level(codes: list[str], level: int) -> None:
+    """Each region of `codes` (all of one level) as the sum of its children's rows."""
+    width = CODE_LENGTHS[Level(level)]
+    for chunk in _chunks(codes):
+        children = list(Region.objects.filter(parent_id__in=chunk).values_list("code", flat=True))
+        sums: list[RegionStat] = []
+        for part in _chunks(children):
+            sums.extend(
+                RegionStat(region_code=parent, level=level, metric=metric, key=key, value=total)
+                for parent, metric, key, total in RegionStat.objects.filter(level=level + 1, region_code__in=part)
+                .annotate(parent=Substr("region_code", 1, width))
+                .order_by()
+                .values_list("parent", "metric", "key")
+                .annotate(total=Sum("value"))
+            )
+        # Children in several chunks may give one parent's key twice: add them up.
+        merged: Counter[tuple[str, str, str]] = Counter()
+        for s in sums:
+            merged[s.region_code, s.metric, s.key] += s.value
+        RegionStat.objects.filter(level=level, region_code__in=chunk).delete()
+        RegionStat.objects.bulk_create(
+            (RegionStat(region_code=r, level=level, metric=m, key=k, value=v) for (r, m, k), v in merged.items()),
+            batch_size=5000,
+        )
+
+
+# -- Marking and housekeeping ---------------------------------------------------------------
+
+
+def mark_stale(code: str | None) -> None:
+    """Note that the figures of `code` (a village, or a whole county after a screening) changed."""
+    if not code:
+        return
+    StaleRegion.objects.bulk_create(
+        [StaleRegion(code=code)], update_conflicts=True, unique_fields=["code"], update_fields=["marked_at"]
+    )
+
+
+def _outermost(codes: Iterable[str]) -> list[str]:
+    out: list[str] = []
+    for code in sorted(set(codes), key=len):
+        if not any(code.startswith(p) for p in out):
+            out.append(code)
+    return out
+
+
+def refresh_stale(today: dt.date | None = None) -> list[RefreshSummary]:
+    """Recompute every part marked stale; a mark renewed meanwhile is kept for next time."""
+    marks = list(StaleRegion.objects.values_list("code", "marked_at"))
+    if not marks:
+        return []
+    done = []
+    for prefix in _outermost(code for code, _at in marks):
+        done.append(refresh(prefix, today))
+    for code, at in marks:
+        StaleRegion.objects.filter(code=code, marked_at__lte=at).delete()
+    return done
+
+
+def counties_with_households() -> list[str]:
+    villages = Household.objects.order_by().values_list("village_id", flat=True).distinct()
+    return sorted({v[:6] for v in villages})
+
+
+def stale_within(code: str) -> int:
+    """How many stale marks touch the figures of `code` (inside it, or containing it)."""
+    above = [code[:n] for n in CODE_LENGTHS.values() if n <= len(code)]
+    return StaleRegion.objects.filter(Q(code__startswith=code) | Q(code__in=above)).count()
+
+
+@periodic("insights.stale", every=30)
+def _refresh_stale() -> None:
+    for summary in refresh_stale():
+        log.info("statistics of %s recomputed in %.1f s", summary.prefix, summary.seconds)
+
+
+@periodic("insights.daily", every=6 * 3600)
+def _refresh_daily() -> None:
+    """Overdue counts move with the calendar: every county whose figures are not from today."""
+    today = timezone.localdate()
+    current = set(Refresh.objects.filter(as_of=today).values_list("code", flat=True))
+    for county in counties_with_households():
+        if not any(county.startswith(c) for c in current):
+            mark_stale(county)
