@@ -26,6 +26,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from shouwang.core.audit import record_event
 from shouwang.monitoring import catalogue
@@ -68,25 +69,25 @@ def development_measures(household: Household) -> list[Measure]:
 def _measure_values(values: Mapping[str, Any]) -> dict[str, Any]:
     category, subtype = (values.get("category") or "").strip(), (values.get("subtype") or "").strip()
     if not catalogue.is_known(category, subtype):
-        raise ProcedureError("请从措施目录中选择措施类别和具体措施")
+        raise ProcedureError(gettext("请从措施目录中选择措施类别和具体措施"))
     content = (values.get("content") or "").strip()
     responsible = (values.get("responsible") or "").strip()
     if not content or not responsible:
-        raise ProcedureError("请填写措施内容和责任人")
+        raise ProcedureError(gettext("请填写措施内容和责任人"))
     starts_on, ends_on = values.get("starts_on"), values.get("ends_on")
     if not isinstance(starts_on, dt.date):
-        raise ProcedureError("请填写开始日期")
+        raise ProcedureError(gettext("请填写开始日期"))
     if ends_on is not None and ends_on < starts_on:
-        raise ProcedureError("结束日期不能早于开始日期")
+        raise ProcedureError(gettext("结束日期不能早于开始日期"))
     try:
         funds = Decimal(str(values.get("funds") or 0))
     except InvalidOperation:
-        raise ProcedureError("投入资金应为金额，如 3000 或 1200.50") from None
+        raise ProcedureError(gettext("投入资金应为金额，如 3000 或 1200.50")) from None
     if funds < 0:
-        raise ProcedureError("投入资金不能为负数")
+        raise ProcedureError(gettext("投入资金不能为负数"))
     status = values.get("status") or MeasureStatus.PLANNED
     if status not in MeasureStatus.values:
-        raise ProcedureError("未知的措施状态")
+        raise ProcedureError(gettext("未知的措施状态"))
     return {
         "category": category,
         "subtype": subtype,
@@ -102,7 +103,7 @@ def _measure_values(values: Mapping[str, Any]) -> dict[str, Any]:
 
 def do_add_measure(household: Household, values: Mapping[str, Any], *, user: Any, request: Any = None) -> Measure:
     if household.monitoring_state not in (MONITORED, ELIMINATED):
-        raise ProcedureError("只能为监测对象制定帮扶措施")
+        raise ProcedureError(gettext("只能为监测对象制定帮扶措施"))
     measure = Measure.objects.create(household=household, created_by=user, **_measure_values(values))
     record_event(
         "monitoring.measure_added",
@@ -176,7 +177,8 @@ def flags_for_plan(
     flags = []
     first_due = add_months(identified_on, limits.first_measure_months)
     if not categories_in_place and first_due <= today:
-        flags.append(Flag("no_measure", f"纳入监测满 {limits.first_measure_months} 个月仍未落实帮扶措施", first_due))
+        message = gettext("纳入监测满 %(months)s 个月仍未落实帮扶措施") % {"months": limits.first_measure_months}
+        flags.append(Flag("no_measure", message, first_due))
     development_due = add_months(identified_on, limits.development_measure_months)
     if (
         not without_labour
@@ -186,8 +188,8 @@ def flags_for_plan(
         flags.append(
             Flag(
                 "no_development",
-                f"有劳动能力，纳入监测满 {limits.development_measure_months} 个月"
-                "仍未落实开发式帮扶（产业、就业、金融、公益岗位）",
+                gettext("有劳动能力，纳入监测满 %(months)s 个月仍未落实开发式帮扶（产业、就业、金融、公益岗位）")
+                % {"months": limits.development_measure_months},
                 development_due,
             )
         )
@@ -199,7 +201,8 @@ def flags_for_plan(
             flags.append(
                 Flag(
                     f"cause:{cause}",
-                    f"风险类型“{cause}”没有对应的帮扶措施（应有：{'、'.join(sorted(answers))}）",
+                    gettext("风险类型“%(cause)s”没有对应的帮扶措施（应有：%(categories)s）")
+                    % {"cause": gettext(cause), "categories": gettext("、").join(sorted(answers))},
                     first_due,
                 )
             )
@@ -245,20 +248,20 @@ def do_record_visit(
 ) -> Visit:
     """A follow-up visit: the findings, the registry facts it corrected, a new risk."""
     if household.monitoring_state not in (MONITORED, ELIMINATED):
-        raise ProcedureError("回访登记用于监测对象和已消除风险的农户；其他农户发现风险请登记“干部排查”")
+        raise ProcedureError(gettext("回访登记用于监测对象和已消除风险的农户；其他农户发现风险请登记“干部排查”"))
     if visited_on > timezone.localdate():
-        raise ProcedureError("走访日期不能晚于今天")
+        raise ProcedureError(gettext("走访日期不能晚于今天"))
     findings = (findings or "").strip()
     if not findings:
-        raise ProcedureError("请填写走访情况")
+        raise ProcedureError(gettext("请填写走访情况"))
     updates = dict(updates or {})
     unknown = sorted(set(updates) - set(VISIT_FIELDS))
     if unknown:
-        raise ProcedureError(f"回访不能修改这些信息：{'、'.join(unknown)}")
+        raise ProcedureError(gettext("回访不能修改这些信息：%(fields)s") % {"fields": "、".join(unknown)})
     causes = list(dict.fromkeys(c for c in new_risk_causes if c))
     bad = [c for c in causes if c not in RiskCause.values]
     if bad:
-        raise ProcedureError(f"未知的风险类型：{'、'.join(bad)}")
+        raise ProcedureError(gettext("未知的风险类型：%(causes)s") % {"causes": "、".join(bad)})
     with transaction.atomic():
         before = {name: getattr(household, name) for name in updates}
         do_update_household(household, updates, actor=user, source=f"回访 {visited_on:%Y-%m-%d}")
