@@ -20,6 +20,7 @@ APP_MATRICES = [
     "shouwang.api.tests.matrix",
     "shouwang.screening.tests.matrix",
     "shouwang.monitoring.tests.matrix",
+    "shouwang.insights.tests.matrix",
 ]
 
 VIEWERS = {"village_cadre", "township_officer", "county_officer", "prefecture_viewer", "province_viewer"}

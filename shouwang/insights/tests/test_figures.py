@@ -69,7 +69,7 @@ def test_a_household_under_the_line_falls_in_the_bins_below_one(county):
 def test_warnings_are_counted_by_department_rule_and_what_became_of_them(county):
     refresh(COUNTY, TODAY)
     f = Figures.of(COUNTY)
-    departments, rules, medians = figures.warnings_section(f)
+    departments, _rules, medians = figures.warnings_section(f)
     by_department = {r[0]: r for r in departments.rows}
     assert by_department["医保局"][1] == 1  # medical_oop_share, dismissed
     assert by_department["卫健委"][1] == 1  # serious_illness, converted
