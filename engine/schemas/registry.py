@@ -10,6 +10,7 @@ Two kinds, each its own sheet or CSV file:
 
 from __future__ import annotations
 
+from engine.i18n import gettext_noop
 from engine.schema import Column, TableSchema
 from engine.schema import ColumnType as T
 
@@ -67,7 +68,7 @@ ETHNICITIES = (
 
 REGISTRY_MEMBERS = TableSchema(
     kind="registry_members",
-    label="户籍及家庭成员信息",
+    label=gettext_noop("户籍及家庭成员信息"),
     key=("id_number",),
     description="每行一名家庭成员；同一户的户信息在该户每一行重复且必须一致。",
     columns=(
@@ -155,7 +156,7 @@ REGISTRY_MEMBERS = TableSchema(
 
 REGISTRY_ACCOUNTS = TableSchema(
     kind="registry_accounts",
-    label="家庭年度收支",
+    label=gettext_noop("家庭年度收支"),
     key=("household_number", "year"),
     description="每行一户一年。家庭纯收入与人均纯收入由系统计算，不需填写。",
     columns=(

@@ -122,7 +122,7 @@ class ImportStartView(ImportPermissionMixin, View):
         recent = Job.objects.filter(kind=JOB_KIND).restrict(request.user, Capability.IMPORT_REGISTRY)[:10]
         context = {
             "form": form,
-            "kinds": [(kind, schema.label) for kind, schema in REGISTRY_SCHEMAS.items()],
+            "kinds": [(kind, _(schema.label)) for kind, schema in REGISTRY_SCHEMAS.items()],
             "recent": recent,
             "max_mb": settings.REGISTRY_UPLOAD_MAX_BYTES // (1024 * 1024),
         }
