@@ -10,11 +10,27 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext, gettext_lazy, gettext_noop
 
 from engine.schemas.feeds import FEED_SCHEMAS
 
 _ = gettext_lazy
+
+# The engine's warning causes (engine.screening.rules.Cause) that are not also a risk type of the
+# national system (monitoring.models.RiskCause, marked there): marked here, so that a page shows
+# warning.cause through the catalogue. A cause added to the engine without a line here fails
+# test_translations.
+ENGINE_CAUSES = (
+    gettext_noop("住房安全"),
+    gettext_noop("饮水安全"),
+    gettext_noop("义务教育"),
+    gettext_noop("基本医疗保险"),
+    gettext_noop("收入低于监测范围"),
+    gettext_noop("收入大幅缩减"),
+    gettext_noop("刚性支出较大"),
+    gettext_noop("社会救助变动"),
+    gettext_noop("基础信息待更新"),
+)
 
 PARAMETER_LABELS = {
     "monitoring_line": _("监测标准（年人均纯收入）"),

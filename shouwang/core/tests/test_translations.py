@@ -180,6 +180,23 @@ def test_makemessages_finds_no_string_missing_from_the_committed_catalogue(tmp_p
     )
 
 
+def test_the_engine_s_names_that_pages_show_have_an_english_text():
+    """Rule titles, feed and import-template names and warning causes come from the engine, which
+    keeps them in Chinese (and marks them with engine.i18n.gettext_noop); pages translate them."""
+    from django.utils import translation
+
+    from engine.schemas.feeds import FEED_SCHEMAS
+    from engine.schemas.registry import REGISTRY_ACCOUNTS, REGISTRY_MEMBERS
+    from engine.screening import ALL_RULES
+    from engine.screening.rules import Cause
+
+    names = [r.title for r in ALL_RULES] + [s.label for s in FEED_SCHEMAS.values()]
+    names += [REGISTRY_MEMBERS.label, REGISTRY_ACCOUNTS.label, *(c.value for c in Cause)]
+    with translation.override("en"):
+        untranslated = [n for n in names if CJK.search(translation.gettext(n))]
+    assert not untranslated, f"no English for: {untranslated} (mark them with gettext_noop, then makemessages)"
+
+
 # -- switching the language -------------------------------------------------------------------------
 
 
