@@ -16,6 +16,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import sqlglot
+from sqlglot import exp
 
 from engine.feeds.storage import write_batch
 from engine.screening import (
@@ -34,7 +36,17 @@ from engine.screening import (
     rule_sql,
 )
 from engine.screening.inputs import ACCOUNTS_SCHEMA, HOUSEHOLDS_SCHEMA, MEMBERS_SCHEMA
-from engine.screening.rules import BUILTIN_PLACEHOLDERS, Cause, placeholders
+from engine.screening.rules import (
+    BUILTIN_PLACEHOLDERS,
+    DERIVED,
+    Cause,
+    _literal,
+    deduplicated_sql,
+    placeholders,
+    render_derived_sql,
+    render_sql,
+)
+from engine.screening.run import run_values
 
 COUNTY = "522630"
 V1, V2 = "522630101201", "522630101202"
@@ -963,6 +975,20 @@ def test_every_rule_transpiles_to_spark_and_duckdb(rule: Rule) -> None:
         sql = rule_sql(rule, PARAMS, dialect)
         assert ":" not in sql.replace("::", "")  # every placeholder replaced
     assert "COLLECT" in rule_sql(rule, PARAMS, "spark") or "ARRAY_AGG" not in rule.sql.upper()
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "spark"])
+def test_a_rule_renders_as_its_parsed_tree_with_literals_for_the_placeholders(dialect: str) -> None:
+    # Rendering fills a template transpiled once per process: the same SQL as replacing the
+    # placeholders in the parsed tree, a quote or a colon in a value included.
+    values = {**run_values(PARAMS), "period_year": "20'25 -- :year sw_placeholder__year"}
+    literals = {key: _literal(value) for key, value in values.items()}
+    for rule in ALL_RULES:
+        expected = exp.replace_placeholders(sqlglot.parse_one(deduplicated_sql(rule)), **literals)
+        assert render_sql(rule, values, dialect) == expected.sql(dialect=dialect), rule.id
+    for derived in DERIVED.values():
+        expected = exp.replace_placeholders(sqlglot.parse_one(derived.sql), **literals)
+        assert render_derived_sql(derived, values, dialect) == expected.sql(dialect=dialect)
 
 
 @pytest.mark.parametrize("rule", ALL_RULES, ids=lambda r: r.id)
