@@ -1,8 +1,11 @@
 """Region scoping, enforced in one place (after NetBox's restricted querysets).
 
 Every model that holds data about a place declares `region_field`, the lookup path to a
-division code (through `__pk`: Django allows no `startswith` on a foreign key itself, and
-`village__pk` compiles to `village_id LIKE '5226%'` without a join).
+division code (through `__pk`: `village__pk` compiles to `village_id` without a join). A
+subtree is the codes that start with the region's code; since codes are digits of at most 12,
+that is the range `code BETWEEN '5226' AND '522699999999'` (`subtree`), which an ordinary
+B-tree index serves — also to sort by (village, …) — where `LIKE '5226%'` needs an index of
+its own operator class under a non-C collation and can never give an order.
 `Model.objects.restrict(user, capability)` is the only way views read such models: it yields
 nothing unless the user's role grants the capability, and otherwise only the rows whose code
 starts with the user's region code. Objects outside answer 404 through
@@ -23,6 +26,13 @@ if TYPE_CHECKING:
 
 M = TypeVar("M", bound=models.Model)
 
+CODE_WIDTH = 12  # a village's code; every division code is a prefix of its villages' codes
+
+
+def subtree(field: str, prefix: str) -> models.Q:
+    """`field` is the code of a division inside `prefix`'s subtree (or `prefix` itself)."""
+    return models.Q(**{f"{field}__gte": prefix, f"{field}__lte": prefix + "9" * (CODE_WIDTH - len(prefix))})
+
 
 class RegionScopedQuerySet(models.QuerySet):
     def restrict(self, user: User | Any, capability: Capability = Capability.VIEW_REGISTRY) -> RegionScopedQuerySet:
@@ -34,7 +44,7 @@ class RegionScopedQuerySet(models.QuerySet):
         if not prefix:
             return self.none()
         field: str = self.model.region_field  # type: ignore[attr-defined]
-        return self.filter(**{f"{field}__startswith": prefix})
+        return self.filter(subtree(field, prefix))
 
 
 class RegionScopedManager(models.Manager.from_queryset(RegionScopedQuerySet)):  # type: ignore[misc]
