@@ -35,6 +35,12 @@ def yuan(value: Any) -> str:
 
 
 @register.filter
+def count_shown(paginator: Any) -> str:
+    """A paginator's count, `10,000+` when it stopped counting at its cap (core.paging)."""
+    return f"{paginator.count:,}+" if getattr(paginator, "capped", False) else f"{paginator.count:,}"
+
+
+@register.filter
 def grouped(value: Any) -> str:
     """A count: `30127` → `30,127`."""
     try:

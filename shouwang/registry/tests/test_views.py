@@ -295,6 +295,30 @@ def test_member_edit_records_a_change_and_refuses_a_stale_form(client, persona):
 # --- member search ----------------------------------------------------------------------------
 
 
+def test_a_list_beyond_the_count_cap_says_more_than(client, persona, monkeypatch):
+    from shouwang.core.paging import CappedPaginator
+
+    monkeypatch.setattr(CappedPaginator, "cap", 2)
+    village = first_village(TOWNSHIP)
+    for n in range(3):
+        bare_household(village, n)
+    html = login(client, persona("county_officer")).get(LIST).content.decode()
+    assert "超过 2 户" in html
+
+
+def test_member_search_by_part_of_a_name_keeps_the_characters_in_order(client, persona):
+    hh = make_household(first_village(TOWNSHIP), members=2)
+    first, second = hh.members.order_by("id")
+    first.name, second.name = "龙建平", "平建龙"
+    first.save()
+    second.save()
+    login(client, persona("county_officer"))
+    url = reverse("registry:member_search")
+    assert [m.pk for m in client.get(url, {"q": "建平"}).context["members"]] == [first.pk]
+    assert {m.pk for m in client.get(url, {"q": "建"}).context["members"]} >= {first.pk, second.pk}
+    assert numbers(client.get(LIST, {"name": "平建"})) == {hh.number}
+
+
 def test_member_search_by_name_and_tail_within_scope(client, persona):
     hh = make_household(first_village(TOWNSHIP))
     far = make_household(first_village(OTHER_COUNTY))
