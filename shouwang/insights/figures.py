@@ -251,13 +251,17 @@ def months(today: dt.date, count: int = 24) -> list[str]:
 
 
 def monthly_section(f: Figures, today: dt.date) -> Section:
+    """Month by month from the first identification (at most five years: the policy's
+    transition period) up to this month."""
     identified: dict[str, int] = defaultdict(int)
     eliminated: dict[str, int] = defaultdict(int)
     for parts, n in f.parts("identified"):
         identified[parts[0]] += n
     for parts, n in f.parts("eliminated"):
         eliminated[parts[0]] += n
-    labels = months(today)
+    window = months(today, 60)
+    first = min([*identified, *eliminated], default=window[-12])
+    labels = [m for m in window if m >= min(first, window[-12])]
     earlier_i = sum(n for m, n in identified.items() if m < labels[0])
     earlier_e = sum(n for m, n in eliminated.items() if m < labels[0])
     rows = [[m, identified.get(m, 0), eliminated.get(m, 0)] for m in labels]
@@ -265,13 +269,16 @@ def monthly_section(f: Figures, today: dt.date) -> Section:
         labels,
         [(gettext("识别纳入"), [r[1] for r in rows]), (gettext("风险消除"), [r[2] for r in rows])],
     )
+    note = ""
+    if earlier_i or earlier_e:
+        note = _("更早：识别纳入 %(i)s 户，风险消除 %(e)s 户。") % {"i": earlier_i, "e": earlier_e}
     return Section(
         "monthly",
         _("每月识别纳入与风险消除（户）"),
         [_("月份"), _("识别纳入"), _("风险消除")],
         rows,
         chart,
-        note=_("近 24 个月；更早：识别纳入 %(i)s 户，风险消除 %(e)s 户。") % {"i": earlier_i, "e": earlier_e},
+        note=note,
     )
 
 

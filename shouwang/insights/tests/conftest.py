@@ -67,6 +67,10 @@ def warn(household, rule: str, status: str = WarningStatus.OPEN, *, days_ago: in
 
 @pytest.fixture
 def county(db):
+    return build_county()
+
+
+def build_county() -> dict:
     """Village A (台拱街道, first village), village B (same township), village C (施洞镇)."""
     a, b = first_village(TOWNSHIP), second_village(TOWNSHIP)
     c = first_village(SIBLING_TOWNSHIP)

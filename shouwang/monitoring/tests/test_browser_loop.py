@@ -38,21 +38,6 @@ ARTIFACTS = Path(
 PDF = "%PDF-1.4\n% 承诺授权书\n%%EOF\n".encode()
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from shouwang.tests.test_browser import CHROMIUM, FLAGS
-
-    if not os.path.exists(CHROMIUM):
-        pytest.fail("chromium is not installed: .ci/run installs it (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield b
-        b.close()
-
-
 class Level:
     """One persona's browser tab."""
 

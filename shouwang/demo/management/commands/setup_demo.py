@@ -21,6 +21,7 @@ from django.db import transaction
 
 from shouwang.accounts.models import User
 from shouwang.accounts.roles import Role
+from shouwang.demo.plans import seed_plans
 from shouwang.regions.models import Level, Region
 from shouwang.registry.models import Household
 
@@ -105,6 +106,7 @@ class Command(BaseCommand):
                         "import_monitoring", str(out / "monitoring_records.csv"), verbosity=0, stdout=io.StringIO()
                     ),
                 )
+                step("帮扶措施与回访", lambda: seed_plans(county, seed))
                 step("导入部门数据", lambda: self.import_feeds(out, county))
             step("筛查预警", lambda: self.screen(county, DEMO_YEAR))
             state_path.write_text(json.dumps(wanted))
