@@ -39,6 +39,8 @@ from sqlglot import exp
 from engine.i18n import gettext_noop
 
 DIALECTS = ("duckdb", "spark")
+for _dialect in DIALECTS:  # SQLGlot imports a dialect on first use: here, not in the middle of a run
+    sqlglot.Dialect.get_or_raise(_dialect)
 BUILTIN_PLACEHOLDERS = frozenset({"year", "period_year", "window_start", "window_end"})
 
 
@@ -103,11 +105,17 @@ class Rule:
     version: int = 1
     derive: Derive | None = field(default=None, compare=False)  # extra evidence computed in Python
     uses: tuple[str, ...] = ()  # derived relations (`DERIVED`) the SQL reads besides `inputs`
+    # A derived relation whose rows behind the finding's member (or, for a household finding,
+    # behind every member of the household) give the evidence's count and `batch_ids`: looked
+    # up once per run for every rule that asks, for the warned members only (`Derived.rows`).
+    rows_of: str | None = None
 
     @property
     def fingerprint(self) -> str:
         """Changes whenever the rule's logic does, a derived relation it reads included."""
         derived = [DERIVED[name].sql for name in self.uses]
+        if self.rows_of:
+            derived.append(DERIVED[self.rows_of].rows or "")
         body = "\n".join((self.id, str(self.version), self.sql, self.pick, ",".join(self.parameters), *derived))
         return hashlib.sha256(body.encode()).hexdigest()[:16]
 
@@ -123,6 +131,11 @@ class Derived:
     name: str
     inputs: tuple[str, ...]
     sql: str  # neutral dialect; may use the run's built-in placeholders (the window)
+    # The input rows behind each member's figures (member_key, batch_id), and what their number
+    # is called in the evidence: the rules reading it (`Rule.rows_of`) are told, per member
+    # warned, how many rows there were and from which feed batches.
+    rows: str | None = None
+    rows_count: str = "rows"
 
 
 # -- SQL fragments, written once ---------------------------------------------------------
@@ -169,35 +182,29 @@ CLAIMS_BY_MEMBER = Derived(
         WHERE c.member_key IS NOT NULL AND {_in_window("c.settle_date")}
         GROUP BY c.member_key
     """,
+    rows=f"""
+        SELECT c.member_key, c.batch_id FROM medical_claims AS c
+        WHERE c.member_key IS NOT NULL AND {_in_window("c.settle_date")}
+    """,
+    rows_count="claims",
 )
-
-
-def _claims_evidence(fired: str, key: str) -> str:
-    """Claims count and distinct batch ids per `key` (member_key or household_key) of the `fired`
-    relation's members, from the claims of the window: a second look at the few members warned."""
-    return f"""
-        SELECT k.{key}, COUNT(*) AS claims, ARRAY_AGG(DISTINCT c.batch_id) AS batch_ids
-        FROM medical_claims AS c JOIN (
-            SELECT m.member_key, m.household_key
-            FROM claims_by_member AS m JOIN {fired} AS f ON f.{key} = m.{key}
-        ) AS k ON k.member_key = c.member_key
-        WHERE {_in_window("c.settle_date")}
-        GROUP BY k.{key}
-    """
-
-
 DERIVED: dict[str, Derived] = {d.name: d for d in (CLAIMS_BY_MEMBER,)}
+# The relations a `Derived.rows` look-up reads: the members and the households warned.
+ROWS_MEMBERS, ROWS_HOUSEHOLDS = "rows_members", "rows_households"
 _MONITORED = "(COALESCE(h.monitoring_state, '') = '监测中')"
 _NO_MEMBER = "CAST(NULL AS BIGINT) AS member_key"
 
 
+_CENT, _BASIS_POINT = Decimal("0.01"), Decimal("0.0001")
+
+
 def _per_capita(row: dict[str, Any]) -> dict[str, Any]:
-    net, population = Decimal(row["net_income"]), int(row["population"])
-    out = {"per_capita_net_income": str((net / population).quantize(Decimal("0.01")))}
+    per_capita = Decimal(row["net_income"]) / int(row["population"])
+    out = {"per_capita_net_income": str(per_capita.quantize(_CENT))}
     if "prev_net_income" in row:
         prev = Decimal(row["prev_net_income"]) / int(row["prev_population"])
-        out["prev_per_capita_net_income"] = str(prev.quantize(Decimal("0.01")))
-        out["drop_share"] = str((1 - (net / population) / prev).quantize(Decimal("0.0001")))
+        out["prev_per_capita_net_income"] = str(prev.quantize(_CENT))
+        out["drop_share"] = str((1 - per_capita / prev).quantize(_BASIS_POINT))
     return out
 
 
@@ -283,21 +290,18 @@ MEDICAL_OOP_SHARE = Rule(
     inputs=("medical_claims", "households"),
     uses=("claims_by_member",),
     parameters=("medical_oop_share_priority", "medical_oop_share_other", "prev_year_rural_income"),
-    # The claims count and batch ids are looked up for the fired members only (a distinct list
-    # over every claim costs ~3× the scan; the second look at the few fired members, a fraction).
+    # The claims count and batch ids are looked up once per run for the members warned
+    # (`rows_of`): a distinct list over every claim would cost ~3× the pass.
     sql=f"""
-        WITH t AS (
-            SELECT m.household_key, m.member_key, m.oop_total, h.household_type, h.monitoring_state,
-                   CASE WHEN {_PRIORITY} THEN :medical_oop_share_priority ELSE :medical_oop_share_other END AS share,
-                   :prev_year_rural_income AS reference_income
-            FROM claims_by_member AS m JOIN households AS h ON h.household_key = m.household_key
-            WHERE m.oop_total > CASE WHEN {_PRIORITY} THEN :medical_oop_share_priority
-                                     ELSE :medical_oop_share_other END * :prev_year_rural_income
-        )
-        SELECT t.household_key, t.member_key, :period_year AS period, t.oop_total, b.claims, b.batch_ids,
-               t.household_type, t.monitoring_state, t.share, t.reference_income
-        FROM t JOIN ({_claims_evidence("t", "member_key")}) AS b ON b.member_key = t.member_key
+        SELECT m.household_key, m.member_key, :period_year AS period, m.oop_total,
+               h.household_type, h.monitoring_state,
+               CASE WHEN {_PRIORITY} THEN :medical_oop_share_priority ELSE :medical_oop_share_other END AS share,
+               :prev_year_rural_income AS reference_income
+        FROM claims_by_member AS m JOIN households AS h ON h.household_key = m.household_key
+        WHERE m.oop_total > CASE WHEN {_PRIORITY} THEN :medical_oop_share_priority
+                                 ELSE :medical_oop_share_other END * :prev_year_rural_income
     """,
+    rows_of="claims_by_member",
     evidence=("oop_total", "claims", "household_type", "monitoring_state", "share", "reference_income"),
     pick="r.oop_total DESC, r.member_key",
     derive=Derive(("share", "reference_income"), _oop_threshold),
@@ -639,27 +643,23 @@ MEDICAL_OOP_INCOME_SHARE = Rule(
     inputs=("medical_claims", "households", "accounts"),
     parameters=("medical_oop_income_share_priority", "medical_oop_income_share_other"),
     uses=("claims_by_member",),
-    # As in medical_oop_share: totals first, claims and batch ids of the fired households only.
+    # As in medical_oop_share: the totals here, the claims count and batch ids looked up by the run.
     sql=f"""
-        WITH t AS (
-            SELECT s.household_key, s.oop_total,
-                   {_net("a")} AS net_income, a.population AS population, h.household_type, h.monitoring_state,
-                   CASE WHEN {_PRIORITY} THEN :medical_oop_income_share_priority
-                        ELSE :medical_oop_income_share_other END AS max_share
-            FROM (
-                SELECT m.household_key, SUM(m.oop_total) AS oop_total
-                FROM claims_by_member AS m
-                GROUP BY m.household_key
-            ) AS s
-            JOIN households AS h ON h.household_key = s.household_key
-            JOIN accounts AS a ON a.household_key = s.household_key AND a.year = :year AND a.population > 0
-            WHERE s.oop_total > 0 AND s.oop_total > CASE WHEN {_PRIORITY} THEN :medical_oop_income_share_priority
-                                                          ELSE :medical_oop_income_share_other END * {_net("a")}
-        )
-        SELECT t.household_key, {_NO_MEMBER}, :period_year AS period, t.oop_total, b.claims, b.batch_ids,
-               t.net_income, t.population, t.household_type, t.monitoring_state, t.max_share
-        FROM t JOIN ({_claims_evidence("t", "household_key")}) AS b ON b.household_key = t.household_key
+        SELECT s.household_key, {_NO_MEMBER}, :period_year AS period, s.oop_total,
+               {_net("a")} AS net_income, a.population AS population, h.household_type, h.monitoring_state,
+               CASE WHEN {_PRIORITY} THEN :medical_oop_income_share_priority
+                    ELSE :medical_oop_income_share_other END AS max_share
+        FROM (
+            SELECT m.household_key, SUM(m.oop_total) AS oop_total
+            FROM claims_by_member AS m
+            GROUP BY m.household_key
+        ) AS s
+        JOIN households AS h ON h.household_key = s.household_key
+        JOIN accounts AS a ON a.household_key = s.household_key AND a.year = :year AND a.population > 0
+        WHERE s.oop_total > 0 AND s.oop_total > CASE WHEN {_PRIORITY} THEN :medical_oop_income_share_priority
+                                                      ELSE :medical_oop_income_share_other END * {_net("a")}
     """,
+    rows_of="claims_by_member",
     evidence=("oop_total", "claims", "net_income", "population", "household_type", "monitoring_state", "max_share"),
     derive=_share_of_income("oop_total"),
 )
@@ -767,6 +767,37 @@ def render_sql(rule: Rule, values: Mapping[str, Any], dialect: str) -> str:
 
 def render_derived_sql(derived: Derived, values: Mapping[str, Any], dialect: str) -> str:
     return _render(derived.sql, values, dialect, derived.name)
+
+
+def rows_sql(derived: Derived) -> str:
+    """The look-up of `derived.rows`: the number of rows and their distinct batch ids per member
+    in ROWS_MEMBERS (household_key null), and per household in ROWS_HOUSEHOLDS over all its
+    members (member_key null). One scan of the rows, joined with the few members warned."""
+    if derived.rows is None:
+        raise ValueError(f"derived relation {derived.name} declares no rows")
+    return f"""
+        WITH k AS (
+            SELECT m.member_key, m.household_key
+            FROM {derived.name} AS m JOIN {ROWS_MEMBERS} AS w ON w.member_key = m.member_key
+            UNION
+            SELECT m.member_key, m.household_key
+            FROM {derived.name} AS m JOIN {ROWS_HOUSEHOLDS} AS w ON w.household_key = m.household_key
+        ), r AS (
+            SELECT k.member_key, k.household_key, d.batch_id
+            FROM ({derived.rows}) AS d JOIN k ON k.member_key = d.member_key
+        )
+        SELECT CAST(r.member_key AS BIGINT) AS member_key, CAST(NULL AS BIGINT) AS household_key,
+               COUNT(*) AS row_count, ARRAY_AGG(DISTINCT r.batch_id) AS batch_ids
+        FROM r GROUP BY r.member_key
+        UNION ALL
+        SELECT CAST(NULL AS BIGINT) AS member_key, CAST(r.household_key AS BIGINT) AS household_key,
+               COUNT(*) AS row_count, ARRAY_AGG(DISTINCT r.batch_id) AS batch_ids
+        FROM r JOIN {ROWS_HOUSEHOLDS} AS w ON w.household_key = r.household_key GROUP BY r.household_key
+    """
+
+
+def render_rows_sql(derived: Derived, values: Mapping[str, Any], dialect: str) -> str:
+    return _render(rows_sql(derived), values, dialect, f"{derived.name} rows")
 
 
 # A placeholder becomes this identifier in a rendered template, then the literal's own SQL.

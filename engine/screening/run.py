@@ -31,7 +31,16 @@ import pyarrow.parquet as pq
 
 from engine.schemas.feeds import FEED_SCHEMAS
 from engine.screening.params import ResolvedParameters
-from engine.screening.rules import ALL_RULES, DERIVED, Rule, render_derived_sql, render_sql
+from engine.screening.rules import (
+    ALL_RULES,
+    DERIVED,
+    ROWS_HOUSEHOLDS,
+    ROWS_MEMBERS,
+    Rule,
+    render_derived_sql,
+    render_rows_sql,
+    render_sql,
+)
 
 BACKENDS = ("duckdb", "spark")
 ENGINE_VERSION = 1
@@ -159,13 +168,18 @@ class Backend(Protocol):
 
     def materialize(self, name: str, sql: str) -> None: ...
 
+    def table(self, name: str, table: pa.Table) -> None: ...
+
     def query(self, sql: str) -> pa.Table: ...
 
     def close(self) -> None: ...
 
 
-# DuckDB's perfect hash aggregate allocates 2^bits groups per thread when the key's range (from
-# the Parquet statistics) fits in that many bits: 24 bits is a province's members at ~1 GiB.
+# DuckDB's perfect hash aggregate groups by indexing an array of 2^bits groups (per thread) when
+# the keys' range, known from the statistics, fits in `perfect_ht_threshold` bits (12 by default).
+# A run sets it to the member keys' range, at most 24 bits (a province's 16.7M members, ~1 GiB):
+# the claims pass then groups members at half the cost, while a grouping by member and something
+# else (more bits) is not given an array of 2^24 mostly empty groups.
 PERFECT_HASH_BITS = 24
 
 
@@ -189,22 +203,23 @@ class DuckDBBackend:
             "autoload_known_extensions": False,
             # The warnings are sorted at the end: no result needs its rows in scan order.
             "preserve_insertion_order": False,
-            # Group member keys (dense registry ids) in an array indexed by the key instead of
-            # hashing them, up to 2^24 (16.7M) keys: the claims pass costs half (measured).
-            "perfect_ht_threshold": PERFECT_HASH_BITS,
         }
         if threads:
             config["threads"] = threads
         if memory_limit:
             config["memory_limit"] = memory_limit
         self.con = duckdb.connect(":memory:", config=config)
+        self.con.execute("SET enable_progress_bar = false")  # a library: no bars on anyone's stderr
         self.allowed: list[str] = []
         self.views: list[tuple[str, str]] = []
+        self.keyed: list[str] = []  # relations with a member_key column
 
     def register(self, name: str, source: Source) -> None:
         # `name` is a known relation (registry input or feed kind, checked by the caller) and
         # file paths are quoted as SQL strings: nothing here comes from free text.
         extra = ", CAST(NULL AS BIGINT) AS batch_id" if source.add_batch_id else ""
+        if "member_key" in source.schema.names:
+            self.keyed.append(name)
         if source.table is not None:
             self.con.register(f"input_{name}", source.table)
             self.views.append((name, f"SELECT *{extra} FROM input_{name}"))  # noqa: S608
@@ -221,13 +236,28 @@ class DuckDBBackend:
         if self.allowed:
             self.con.execute(f"SET allowed_paths = [{', '.join(_sql_string(f) for f in self.allowed)}]")
         self.con.execute("SET enable_external_access = false")
-        self.con.execute("SET lock_configuration = true")
         for name, sql in self.views:
             self.con.execute(f'CREATE VIEW "{name}" AS {sql}')
+        self.con.execute(f"SET perfect_ht_threshold = {self._member_key_bits()}")
+        self.con.execute("SET lock_configuration = true")
+
+    def _member_key_bits(self) -> int:
+        """Bits spanned by the member keys of every input (from the Parquet statistics), 12–24."""
+        bits = 12
+        for name in self.keyed:
+            # a known relation name (see register), not text from outside
+            row = self.con.execute(f'SELECT MIN(member_key), MAX(member_key) FROM "{name}"').fetchone()  # noqa: S608
+            if row and row[0] is not None:
+                bits = max(bits, (int(row[1]) - int(row[0])).bit_length())
+        return min(bits, PERFECT_HASH_BITS)
 
     def materialize(self, name: str, sql: str) -> None:
         # In memory: a temporary table is no file, so it is allowed with external access off.
         self.con.execute(f'CREATE TEMPORARY TABLE "{name}" AS {sql}')
+
+    def table(self, name: str, table: pa.Table) -> None:
+        """A small Arrow table the run made (keys to look up), readable by name."""
+        self.con.register(name, table)
 
     def query(self, sql: str) -> pa.Table:
         return self.con.sql(sql).to_arrow_table()
@@ -300,6 +330,10 @@ class SparkBackend:
         self.views.append(name)
         self.cached.append(frame)
 
+    def table(self, name: str, table: pa.Table) -> None:
+        self.spark.createDataFrame(table).createOrReplaceTempView(name)
+        self.views.append(name)
+
     def query(self, sql: str) -> pa.Table:
         try:
             result: pa.Table = self.spark.sql(sql).toArrow()
@@ -363,6 +397,18 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
+_encode_string = json.encoder.encode_basestring  # what json.dumps(ensure_ascii=False) does to a str
+
+
+def _json_scalar(value: Any) -> str:
+    """`_dumps(_json_value(value))`, without json.dumps's set-up for the two common cases."""
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return _encode_string(value)
+    return _dumps(_json_value(value))
+
+
 _CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"
 
 
@@ -389,7 +435,7 @@ def _json_strings(column: pa.ChunkedArray | pa.Array) -> pa.Array | None:
 
 
 def _python_json(values: list[Any]) -> pa.Array:
-    return pa.array([_dumps(_json_value(v)) for v in values], pa.string())
+    return pa.array([_json_scalar(v) for v in values], pa.string())
 
 
 def _batch_lists(column: pa.ChunkedArray) -> pa.Array:
@@ -432,8 +478,9 @@ def _derived_evidence(rule: Rule, table: pa.Table) -> dict[str, pa.Array]:
         if key not in computed:
             computed[key] = rule.derive(dict(zip(reads, key, strict=True)))
     names = sorted({name for values in computed.values() for name in values})
-    encoded = {key: {name: _dumps(_json_value(values.get(name))) for name in names} for key, values in computed.items()}
-    return {name: pa.array([encoded[key][name] for key in keys], pa.string()) for name in names}
+    encoded = {key: [_json_scalar(values.get(name)) for name in names] for key, values in computed.items()}
+    columns = zip(*(encoded[key] for key in keys), strict=True) if keys else ([] for _ in names)
+    return {name: pa.array(list(column), pa.string()) for name, column in zip(names, columns, strict=True)}
 
 
 def _warning_table(rule: Rule, table: pa.Table, params: ResolvedParameters) -> pa.Table:
@@ -471,6 +518,37 @@ def _warning_table(rule: Rule, table: pa.Table, params: ResolvedParameters) -> p
         },
         schema=WARNINGS_SCHEMA,
     )
+
+
+def _look_up_rows(engine: Backend, name: str, found: list[pa.Table], values: Mapping[str, Any]) -> pa.Table:
+    """`Derived.rows` behind the findings of the rules that read `name`: per member and batch, the
+    number of rows, for the members found and every member of the households found."""
+    keys = [t.select(["member_key", "household_key"]) for t in found]
+    if keys:
+        every = pa.concat_tables(keys, promote_options="permissive")
+        member, household = pc.cast(every.column("member_key"), pa.int64()), every.column("household_key")
+        members = pc.unique(pc.drop_null(member))
+        households = pc.unique(pc.drop_null(pc.cast(pc.if_else(pc.is_null(member), household, None), pa.int64())))
+    else:
+        members = households = pa.array([], pa.int64())
+    engine.table(ROWS_MEMBERS, pa.table({"member_key": members}))
+    engine.table(ROWS_HOUSEHOLDS, pa.table({"household_key": households}))
+    return engine.query(render_rows_sql(DERIVED[name], values, engine.dialect))
+
+
+def _with_rows(table: pa.Table, rows: pa.Table, count_name: str) -> pa.Table:
+    """The findings with the count and distinct batch ids of the rows behind them: a member's
+    own for a member's finding, all the household's members' for a household finding."""
+    member = pc.cast(table.column("member_key"), pa.int64())
+    household = pc.cast(table.column("household_key"), pa.int64())
+    at = pc.if_else(
+        pc.is_valid(member),
+        pc.index_in(member, value_set=rows.column("member_key")),
+        pc.index_in(household, value_set=rows.column("household_key")),
+    )
+    counts = pc.fill_null(pc.take(rows.column("row_count"), at), 0)
+    table = table.append_column(count_name, pc.cast(counts, pa.int64()))
+    return table.append_column("batch_ids", pc.take(rows.column("batch_ids"), at))
 
 
 def _sorted_warnings(tables: list[pa.Table]) -> pa.Table:
@@ -560,6 +638,7 @@ def evaluate_rules(
             except (duckdb.Error, ScreeningError) as exc:
                 raise ScreeningError(f"derived relation {name} failed: {exc}") from exc
             timings[name] = round(time.perf_counter() - derived_started, 4)
+        waiting: dict[str, list[tuple[Rule, pa.Table]]] = {}  # findings waiting for their rows, by Derived
         for rule in runnable:
             sql = render_sql(rule, values, engine.dialect)
             rule_started = time.perf_counter()
@@ -567,10 +646,26 @@ def evaluate_rules(
                 result = engine.query(sql)
             except (duckdb.Error, ScreeningError) as exc:
                 raise ScreeningError(f"rule {rule.id} failed: {exc}") from exc
-            table = _warning_table(rule, result, params)
+            if rule.rows_of:
+                waiting.setdefault(rule.rows_of, []).append((rule, result))
+            else:
+                table = _warning_table(rule, result, params)
+                counts[rule.id] = table.num_rows
+                found.append(table)
             timings[rule.id] = round(time.perf_counter() - rule_started, 4)
-            counts[rule.id] = table.num_rows
-            found.append(table)
+        for name, findings in waiting.items():
+            rows_started = time.perf_counter()
+            try:
+                rows = _look_up_rows(engine, name, [result for _, result in findings], values)
+            except (duckdb.Error, ScreeningError) as exc:
+                raise ScreeningError(f"rows of {name} failed: {exc}") from exc
+            timings[f"{name}.rows"] = round(time.perf_counter() - rows_started, 4)
+            for rule, result in findings:
+                rule_started = time.perf_counter()
+                table = _warning_table(rule, _with_rows(result, rows, DERIVED[name].rows_count), params)
+                timings[rule.id] = round(timings[rule.id] + time.perf_counter() - rule_started, 4)
+                counts[rule.id] = table.num_rows
+                found.append(table)
     finally:
         engine.close()
 
