@@ -74,11 +74,16 @@ class HomeView(TemplateView):
             ctx["abilities"] = [CAPABILITY_TEXT[cap] for cap in Capability if cap in granted]
             return ctx
         ctx["sees_registry"] = True
+        list_url = reverse("registry:household_list")
+        ctx["list_url"] = list_url
+        aggregated = self.from_statistics(region, list_url)
+        if aggregated is not None:
+            ctx.update(aggregated)
+            return ctx
         households = Household.objects.restrict(user, Capability.VIEW_REGISTRY)
         ctx["stats"] = household_counts(households)
         ctx["members"] = Member.objects.restrict(user, Capability.VIEW_REGISTRY).filter(death_date__isnull=True).count()
         by_state = dict(households.order_by().values_list("monitoring_state").annotate(n=Count("pk")))
-        list_url = reverse("registry:household_list")
         ctx["by_state"] = [
             {
                 "state": state,
@@ -92,8 +97,54 @@ class HomeView(TemplateView):
         )
         ctx["by_category"] = [(cat, by_category.get(cat, 0)) for cat, _label in c.MONITORING_CATEGORIES]
         ctx["children"], ctx["child_level"] = self.children(households, region)
-        ctx["list_url"] = list_url
         return ctx
+
+    def from_statistics(self, region: Region, list_url: str) -> dict[str, Any] | None:
+        """The same figures from the pre-aggregated statistics, when they cover the region
+        (at province scale, counting the records on every visit to the home page would take
+        seconds); None before the first refresh, and the records are counted instead."""
+        from shouwang.insights.figures import CHILD_METRICS, Figures
+        from shouwang.insights.models import Refresh
+
+        above = [region.code[:n] for n in CODE_LENGTHS.values() if n <= len(region.code)]
+        if not Refresh.objects.filter(code__in=above).exists():
+            return None
+        f = Figures.of(region.code)
+
+        def counts(fig: Figures) -> dict[str, int]:
+            return {
+                "total": fig.total("households"),
+                "escaped": fig.total("households", p0=c.POVERTY_ESCAPED),
+                "monitored": fig.total("households", p1="监测中"),
+                "unsafe_housing": fig.total("indicators", p0="housing"),
+                "water_problem": fig.total("indicators", p0="water"),
+            }
+
+        children: list[dict[str, Any]] = []
+        child_level = None
+        if region.level < Level.VILLAGE:
+            child_level = Level(region.level + 1).label
+            regions = list(Region.objects.filter(parent=region).order_by("code"))
+            figs = Figures.of_many([r.code for r in regions], (*CHILD_METRICS, "indicators"))
+            children = [{"region": r, "url": f"{list_url}?region={r.code}", **counts(figs[r.code])} for r in regions]
+        return {
+            "stats": counts(f),
+            "members": f.total("members"),
+            "by_state": [
+                {
+                    "state": state,
+                    "count": f.total("households", p1=state),
+                    "url": f"{list_url}?{urlencode({'monitoring_state': state})}",
+                }
+                for state, _label in c.MONITORING_STATES
+            ],
+            "by_category": [
+                (cat, f.total("households", p1="监测中", p2=cat)) for cat, _label in c.MONITORING_CATEGORIES
+            ],
+            "children": children,
+            "child_level": child_level,
+            "from_statistics": True,
+        }
 
     def children(self, households: Any, region: Region) -> tuple[list[dict[str, Any]], Any]:
         """One row per division directly below the user's region, from one grouped query."""

@@ -143,6 +143,14 @@ def test_a_full_id_number_in_a_url_leaves_no_plaintext_in_the_demo_servers_logs(
                 f"{base}/registry/members/?q={OLD_NUMBER}",
                 f"{base}/no/such/page/{NUMBER}/",  # 404: logged by django.request as well
             ]
+            # Wait for the server (slow to start on a loaded machine) before the requests.
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                try:
+                    urllib.request.urlopen(f"{base}/accounts/login/", timeout=5)  # noqa: S310
+                    break
+                except (urllib.error.URLError, ConnectionError):
+                    time.sleep(0.2)
             for url in urls:
                 for _attempt in range(100):
                     try:

@@ -123,3 +123,17 @@ def test_the_page_says_when_the_figures_were_computed_and_what_waits(client, per
     case.due_on = TODAY
     case.save()
     assert "1 处变动待更新" in page(client, COUNTY)
+
+
+def test_the_home_page_reads_the_statistics_once_they_cover_the_region(client, persona, county, monkeypatch):
+    from shouwang.registry.models import Household
+
+    client.force_login(persona("county_officer"))
+    live = client.get(reverse("core:home")).content.decode()
+    refresh(COUNTY, TODAY)
+    # A change the statistics have not seen yet shows the home page reads them, not the records.
+    Household.objects.filter(pk=county["c_houses"][1].pk).update(monitoring_state="监测中")
+    aggregated = client.get(reverse("core:home")).content.decode()
+    assert live.count(">2<") == aggregated.count(">2<")  # monitored: still 2 in the statistics
+    refresh(COUNTY, TODAY)
+    assert client.get(reverse("core:home")).context["stats"]["monitored"] == 3
