@@ -19,6 +19,7 @@ import os
 import tempfile
 import time
 from collections.abc import Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
@@ -132,28 +133,36 @@ class Source:
 
 
 def _describe(name: str, value: Input) -> tuple[Source, dict[str, Any]]:
-    """The input as a `Source` and its manifest entry (sha256 of the content, rows)."""
+    """The input as a `Source` and its manifest entry but for its hash (`_sha256`): rows, files."""
     if isinstance(value, pa.Table):
-        sink = _HashSink()
-        with pa.ipc.new_stream(pa.PythonFile(sink, mode="w"), value.schema) as writer:
-            writer.write_table(value)
-        return Source(table=value), {"kind": "arrow", "rows": value.num_rows, "sha256": sink.digest.hexdigest()}
+        return Source(table=value), {"kind": "arrow", "rows": value.num_rows}
     path = Path(value)
     if not path.exists():
         raise ScreeningError(f"input {name!r}: {path} does not exist")
     files = _files(path)
     if not files:
         raise ScreeningError(f"input {name!r}: no Parquet files under {path}")
+    rows = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+    source = Source(files=tuple(f.resolve() for f in files))
+    return source, {"kind": "parquet", "files": len(files), "rows": rows}
+
+
+def _sha256(value: Input) -> str:
+    """The sha256 of an input's content: an Arrow table's IPC stream, or its Parquet files with
+    their names relative to the input's directory. (A thread of its own: hashing releases the GIL.)"""
+    if isinstance(value, pa.Table):
+        sink = _HashSink()
+        with pa.ipc.new_stream(pa.PythonFile(sink, mode="w"), value.schema) as writer:
+            writer.write_table(value)
+        return sink.digest.hexdigest()
+    path = Path(value)
     digest = hashlib.sha256()
-    rows = 0
-    for f in files:
+    for f in _files(path):
         digest.update(str(f.relative_to(path) if path.is_dir() else f.name).encode() + b"\0")
         with open(f, "rb") as fh:
             while chunk := fh.read(1 << 20):
                 digest.update(chunk)
-        rows += pq.ParquetFile(f).metadata.num_rows
-    source = Source(files=tuple(f.resolve() for f in files))
-    return source, {"kind": "parquet", "files": len(files), "rows": rows, "sha256": digest.hexdigest()}
+    return digest.hexdigest()
 
 
 # -- Backends ------------------------------------------------------------------------------
@@ -438,6 +447,24 @@ def _python_json(values: list[Any]) -> pa.Array:
     return pa.array([_json_scalar(v) for v in values], pa.string())
 
 
+def _json_column(column: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """Each value of an evidence column as JSON text. Most evidence repeats a few values (a
+    household type, a status, a threshold): each distinct value is encoded once, then taken."""
+    values = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if len(values) > 64 and not pa.types.is_null(values.type):
+        try:
+            coded = pc.dictionary_encode(values)
+        except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
+            coded = None
+        if coded is not None and len(coded.dictionary) * 2 < len(values):
+            distinct = _json_strings(coded.dictionary)
+            if distinct is None:
+                distinct = _python_json(coded.dictionary.to_pylist())
+            return pc.fill_null(pc.take(distinct, coded.indices), "null")
+    encoded = _json_strings(values)
+    return encoded if encoded is not None else _python_json(values.to_pylist())
+
+
 def _batch_lists(column: pa.ChunkedArray) -> pa.Array:
     """Each row's list of batch ids as a sorted JSON array, by Arrow when the lists hold no
     null and no repeated id (the rules aggregate DISTINCT ids), else exactly in Python."""
@@ -492,20 +519,18 @@ def _warning_table(rule: Rule, table: pa.Table, params: ResolvedParameters) -> p
     n = table.num_rows
     fragments: dict[str, pa.Array] = {}
     for column in rule.evidence:
-        encoded = _json_strings(table.column(column))
-        fragments[column] = encoded if encoded is not None else _python_json(table.column(column).to_pylist())
+        fragments[column] = _json_column(table.column(column))
     if rule.derive is not None and n:
         fragments.update(_derived_evidence(rule, table))
     fragments["feed_batches"] = _feed_batches(table)
     fragments["findings_in_period"] = pc.cast(table.column("rule_hits"), pa.string())
     used = {name: str(params[name]) for name in rule.parameters}
     fragments["parameters"] = pa.array([_dumps(used)] * n, pa.string())
-    parts = []
-    for key in sorted(fragments):
-        parts.extend([pa.array([f"{_dumps(key)}:"] * n, pa.string()), fragments[key]])
-    pairs = [pc.binary_join_element_wise(parts[i], parts[i + 1], "") for i in range(0, len(parts), 2)]
-    body = pc.binary_join_element_wise(*pairs, ",") if pairs else pa.array([""] * n, pa.string())
-    evidence = pc.binary_join_element_wise("{", body, "}", "")
+    # one pass over the rows: '{"key":' value ',"key":' value … '}' (the literals are scalars)
+    parts: list[Any] = []
+    for i, key in enumerate(sorted(fragments)):
+        parts.extend([("{" if i == 0 else ",") + _dumps(key) + ":", fragments[key]])
+    evidence = pc.binary_join_element_wise(*parts, "}", "")
     return pa.table(
         {
             "household_key": pc.cast(table.column("household_key"), pa.int64()),
@@ -549,6 +574,21 @@ def _with_rows(table: pa.Table, rows: pa.Table, count_name: str) -> pa.Table:
     counts = pc.fill_null(pc.take(rows.column("row_count"), at), 0)
     table = table.append_column(count_name, pc.cast(counts, pa.int64()))
     return table.append_column("batch_ids", pc.take(rows.column("batch_ids"), at))
+
+
+def _timed_warning_table(rule: Rule, table: pa.Table, params: ResolvedParameters) -> tuple[pa.Table, float]:
+    started = time.perf_counter()
+    return _warning_table(rule, table, params), time.perf_counter() - started
+
+
+def _render_ahead(rules: Iterable[Rule], derived: Iterable[str], values: Mapping[str, Any], dialect: str) -> None:
+    """Transpile every rule of the run once, before the run asks (the templates are cached)."""
+    for name in derived:
+        render_derived_sql(DERIVED[name], values, dialect)
+    for rule in rules:
+        render_sql(rule, values, dialect)
+        if rule.rows_of:
+            render_rows_sql(DERIVED[rule.rows_of], values, dialect)
 
 
 def _sorted_warnings(tables: list[pa.Table]) -> pa.Table:
@@ -620,10 +660,18 @@ def evaluate_rules(
     inputs: dict[str, Any] = {}
     timings: dict[str, float] = {}
     counts: dict[str, int] = {}
-    found: list[pa.Table] = []
+    derived = sorted({d for rule in runnable for d in rule.uses})
+    # Two helper threads while the backend runs the SQL (it releases the GIL): one hashes the
+    # inputs for the manifest, the other renders the rules' SQL ahead of time, then builds each
+    # rule's warnings (evidence JSON) while the next rule runs.
+    hashing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="screening-hash")
+    evidence = ThreadPoolExecutor(max_workers=1, thread_name_prefix="screening-evidence")
+    building: dict[str, Future[tuple[pa.Table, float]]] = {}
     try:
         needed = sorted({name for rule in runnable for name in rule.inputs})
         load_started = time.perf_counter()
+        hashes = {name: hashing.submit(_sha256, given[name]) for name in needed}
+        evidence.submit(_render_ahead, runnable, derived, values, engine.dialect)
         for name in needed:
             source, inputs[name] = _describe(name, given[name])
             if name in FEED_SCHEMAS and "batch_id" not in source.schema.names:
@@ -631,7 +679,7 @@ def evaluate_rules(
             engine.register(name, source)
         engine.seal()
         timings["load"] = round(time.perf_counter() - load_started, 4)
-        for name in sorted({d for rule in runnable for d in rule.uses}):
+        for name in derived:
             derived_started = time.perf_counter()
             try:
                 engine.materialize(name, render_derived_sql(DERIVED[name], values, engine.dialect))
@@ -639,6 +687,7 @@ def evaluate_rules(
                 raise ScreeningError(f"derived relation {name} failed: {exc}") from exc
             timings[name] = round(time.perf_counter() - derived_started, 4)
         waiting: dict[str, list[tuple[Rule, pa.Table]]] = {}  # findings waiting for their rows, by Derived
+        rules_started = time.perf_counter()
         for rule in runnable:
             sql = render_sql(rule, values, engine.dialect)
             rule_started = time.perf_counter()
@@ -646,13 +695,11 @@ def evaluate_rules(
                 result = engine.query(sql)
             except (duckdb.Error, ScreeningError) as exc:
                 raise ScreeningError(f"rule {rule.id} failed: {exc}") from exc
+            timings[rule.id] = time.perf_counter() - rule_started
             if rule.rows_of:
                 waiting.setdefault(rule.rows_of, []).append((rule, result))
             else:
-                table = _warning_table(rule, result, params)
-                counts[rule.id] = table.num_rows
-                found.append(table)
-            timings[rule.id] = round(time.perf_counter() - rule_started, 4)
+                building[rule.id] = evidence.submit(_timed_warning_table, rule, result, params)
         for name, findings in waiting.items():
             rows_started = time.perf_counter()
             try:
@@ -661,15 +708,25 @@ def evaluate_rules(
                 raise ScreeningError(f"rows of {name} failed: {exc}") from exc
             timings[f"{name}.rows"] = round(time.perf_counter() - rows_started, 4)
             for rule, result in findings:
-                rule_started = time.perf_counter()
-                table = _warning_table(rule, _with_rows(result, rows, DERIVED[name].rows_count), params)
-                timings[rule.id] = round(timings[rule.id] + time.perf_counter() - rule_started, 4)
-                counts[rule.id] = table.num_rows
-                found.append(table)
+                with_rows = _with_rows(result, rows, DERIVED[name].rows_count)
+                building[rule.id] = evidence.submit(_timed_warning_table, rule, with_rows, params)
+        timings["rules"] = round(time.perf_counter() - rules_started, 4)  # their SQL; evidence alongside
+        finish_started = time.perf_counter()
+        found: list[pa.Table] = []
+        for rule in runnable:  # the manifest lists the rules in their order, whatever finished first
+            table, seconds = building[rule.id].result()
+            timings[rule.id] = round(timings[rule.id] + seconds, 4)
+            counts[rule.id] = table.num_rows
+            found.append(table)
+        for name in needed:
+            inputs[name]["sha256"] = hashes[name].result()
     finally:
+        hashing.shutdown(cancel_futures=True)
+        evidence.shutdown(cancel_futures=True)
         engine.close()
 
     warnings = _sorted_warnings(found)
+    timings["finish"] = round(time.perf_counter() - finish_started, 4)  # evidence still building, sorting
     start, end = screening_window(params.year, as_of)
     timings["total"] = round(time.perf_counter() - started, 4)
     manifest: dict[str, Any] = {
