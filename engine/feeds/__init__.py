@@ -3,6 +3,8 @@
 Plain Python, no Django. `standardize_feed` reads a CSV or XLSX of one feed kind (the
 declaration in `engine.schemas.feeds`), validates every row (engine.validate), replaces the
 ID number by its keyed hash and returns a typed Arrow table plus the row errors;
+`standardize_feed_to` does the same into a sink (`engine.feeds.sinks`), a CSV block by block,
+and `stage_feed` into a staged Parquet file and error report;
 `link_exact` carries the registry's integer keys into the rows whose ID hash matches;
 `write_batch` stores the rows as Parquet partitioned by kind / county / period and
 `remove_batch` takes them away again. `run_in_sandbox` runs the parsing in a child process
@@ -10,8 +12,14 @@ under memory and time limits, so a hostile file cannot hurt the caller.
 """
 
 from engine.feeds.linking import LINK_COLUMNS, LinkStatus, link_exact
-from engine.feeds.sandbox import SandboxLimits, call_in_sandbox, run_in_sandbox
-from engine.feeds.standardize import StandardizedFeed, arrow_schema, period_column, standardize_feed
+from engine.feeds.sandbox import SandboxLimits, call_in_sandbox, run_in_sandbox, stage_feed, stage_in_sandbox
+from engine.feeds.standardize import (
+    StandardizedFeed,
+    arrow_schema,
+    period_column,
+    standardize_feed,
+    standardize_feed_to,
+)
 from engine.feeds.storage import (
     FEEDS_DIR,
     manifest_path,
@@ -37,7 +45,10 @@ __all__ = [
     "read_batch",
     "remove_batch",
     "run_in_sandbox",
+    "stage_feed",
+    "stage_in_sandbox",
     "standardize_feed",
+    "standardize_feed_to",
     "write_batch",
     "write_manifest",
 ]

@@ -82,6 +82,20 @@ def _canonical_valid_ids(text: pa.Array) -> pa.Array:
 
 
 REQUIRED = ParseError("required", "必填项为空", "required value is missing")
+_MASK64 = (1 << 64) - 1
+
+
+def value_code(value: Any) -> int:
+    """A 64-bit code of a canonical value: equal values, equal codes (within a process);
+    an integer or a date is its own code, anything else its hash."""
+    if value is None:
+        return 0
+    cls = value.__class__
+    if cls is int or cls is bool:
+        return int(value) & _MASK64
+    if cls is dt.date:
+        return value.toordinal()
+    return hash(value) & _MASK64
 
 
 def state_column(schema: TableSchema, name: str) -> Column:
@@ -141,7 +155,45 @@ class _ColumnState:
         # `0 in key` whatever the column.
         self.canon: dict[Any, int] = {None: 0}
         self.values: list[Any] = [None]
+        self.codes: list[int] = [0]  # per canonical value, a 64-bit code of the value itself
         self.cents_ids = False  # amounts: ids are cents + 1 (`amount_indices`), not indices of `values`
+        self._arrow: dict[Any, tuple[int, pa.Array]] = {}
+
+    def _add_value(self, value: Any) -> int:
+        index = self.canon[value] = len(self.values)
+        self.values.append(value)
+        self.codes.append(value_code(value))
+        return index
+
+    def forget(self) -> None:
+        """Let go of every remembered value (a stream's state grown past its bound): ids given
+        out so far mean nothing afterwards, codes (`codes`) of equal values stay equal."""
+        self.by_raw.clear()
+        self.errors.clear()
+        self.canon = {None: 0}
+        self.values = [None]
+        self.codes = [0]
+        self._arrow.clear()
+
+    def arrow_values(self, tag: Any, type_: pa.DataType, convert: Callable[[Any], Any] | None = None) -> pa.Array:
+        """The canonical values as Arrow (converted by `convert`), index by index; kept and
+        extended as values come, so a stream converts each value once."""
+        done, array = self._arrow.get(tag, (0, None))
+        if array is None or done < len(self.values):
+            new = [None if v is None else (convert(v) if convert else v) for v in self.values[done:]]
+            tail = pa.array(new, type=type_)
+            array = tail if array is None else pa.concat_arrays([array, tail])
+            self._arrow[tag] = (len(self.values), array)
+        return array
+
+    def code_array(self) -> pa.Array:
+        """`codes` as a uint64 Arrow array (for `take` by canonical id), extended as values come."""
+        done, array = self._arrow.get("codes", (0, None))
+        if array is None or done < len(self.codes):
+            tail = pa.array(self.codes[done:], pa.uint64())
+            array = tail if array is None else pa.concat_arrays([array, tail])
+            self._arrow["codes"] = (len(self.codes), array)
+        return array
 
     def key(self, raw: Any) -> Any:
         return (type(raw), raw) if self.typed_keys else raw
@@ -211,7 +263,7 @@ class _ColumnState:
         """An ID column of text cells: numbers already in the canonical 18-character form
         are validated by Arrow (region, birth date, check digit — GB 11643), the rest by
         `parse_cell` once per distinct value. Canonical values are the normalised strings."""
-        canon, values, by_raw = self.canon, self.values, self.by_raw
+        canon, by_raw = self.canon, self.by_raw
         if self.typed_keys:
             keys: list[Any] = [(str, r) if r is not None else (type(None), None) for r in raws]
         else:
@@ -238,8 +290,7 @@ class _ColumnState:
                     value = None if parsed is None else parsed.value
                 index = canon.get(value)
                 if index is None:
-                    index = canon[value] = len(values)
-                    values.append(value)
+                    index = self._add_value(value)
                 by_raw[key] = index
             ids[i] = index
         return ids
@@ -261,8 +312,7 @@ class _ColumnState:
                 value = value.value  # one canonical form with `id_indices`: the normalised number
             index = self.canon.get(value)
             if index is None:
-                index = self.canon[value] = len(self.values)
-                self.values.append(value)
+                index = self._add_value(value)
             by_raw[key] = index
         return [by_raw[k] for k in keys]
 

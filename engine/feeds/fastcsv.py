@@ -21,9 +21,8 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from functools import reduce
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,23 +30,20 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from engine.feeds.blocks import BlockFinisher, encode_id_block
 from engine.feeds.columnar import (
-    _BAD,
     _PLAIN_AMOUNT,
-    REQUIRED,
     _blank,
     _ColumnState,
     _data_rows,
-    _duplicate_error,
-    assemble,
     state_column,
 )
-from engine.feeds.standardize import Progress, StandardizedFeed, _county_error, missing_id_warning
+from engine.feeds.sinks import FeedSink
+from engine.feeds.standardize import Progress, StandardizedFeed
 from engine.parsing import normalize_header
 from engine.protect import Protector
 from engine.schema import ColumnType, TableSchema
 from engine.tabular import TOTALS_WORDS, Source, Table
-from engine.validate import RowError, ValidationStats, display_value
 
 BLOCK_BYTES = 8 * 1024 * 1024
 _LETTERS = r"[0-9A-Za-z\x{3400}-\x{9fff}]"
@@ -316,56 +312,6 @@ def _re(char: str) -> str:
 # -- encoding: each column's distinct values parsed once ----------------------------------------
 
 
-@dataclass
-class _Encoded:
-    """A file's rows as canonical value ids, column by column, and the raw cells of bad rows.
-
-    Columns in `deferred` (a CSV's ID numbers: hundreds of thousands of distinct values, each
-    block repeating most of them) keep their text until the end and are encoded once."""
-
-    states: list[_ColumnState]
-    deferred: frozenset[int] = frozenset()
-    lines: list[pa.Array] = field(default_factory=list)  # line labels per chunk
-    ids: list[list[pa.Array]] = field(default_factory=list)  # per column, per chunk
-    bad_cells: dict[int, list[Any]] = field(default_factory=dict)  # row → raw cells
-    rows: int = 0
-
-    def __post_init__(self) -> None:
-        self.ids = [[] for _ in self.states]
-        self._raw: dict[int, pa.Array] = {}
-
-    def add(self, lines: pa.Array, columns: list[Any], encode: Callable[[int, Any], pa.Array]) -> None:
-        ids = [column if j in self.deferred else encode(j, column) for j, column in enumerate(columns)]
-        checked = [c for j, c in enumerate(ids) if j not in self.deferred]
-        bad = reduce(pc.or_, [pc.equal(c, _BAD) for c in checked]) if checked else None
-        if bad is not None:
-            for i in pc.indices_nonzero(bad).to_pylist():
-                self.bad_cells[self.rows + i] = [_cell(c, i) for c in columns]
-        for target, values in zip(self.ids, ids, strict=True):
-            target.append(values)
-        self.lines.append(lines)
-        self.rows += len(lines)
-
-    def column(self, j: int) -> pa.Array:
-        """Column `j`'s ids for the whole file (its chunks are let go)."""
-        chunks, self.ids[j] = self.ids[j], []
-        if j in self.deferred:
-            raw = pa.concat_arrays(chunks) if chunks else pa.array([], pa.string())
-            self._raw[j] = raw
-            return _encode_text(self.states[j], raw) if len(raw) else pa.array([], pa.int64())
-        return pa.concat_arrays(chunks) if chunks else pa.array([], pa.int64())
-
-    def cell(self, i: int, j: int) -> Any:
-        """The raw cell of row `i`, column `j`, for an error report (bad rows only)."""
-        if i in self.bad_cells:
-            return self.bad_cells[i][j]
-        return self._raw[j][i].as_py() if j in self._raw else None
-
-
-def _cell(column: Any, i: int) -> Any:
-    return column[i].as_py() if isinstance(column, pa.Array | pa.ChunkedArray) else column[i]
-
-
 def _encode_text(state: _ColumnState, column: pa.Array) -> pa.Array:
     """Canonical ids of a column of text cells (a block of a CSV, a workbook's text column)."""
     encoded = pc.dictionary_encode(column)
@@ -386,9 +332,11 @@ def standardize_csv_arrow(
     key: tuple[str, ...],
     protector: Protector,
     county_code: str,
+    sink: FeedSink,
     progress: Progress | None = None,
 ) -> StandardizedFeed:
-    """The columnar result for an opened CSV table, or `Fallback`."""
+    """An opened CSV table, block by block into `sink` (or `Fallback`, possibly after some
+    blocks went out: the caller resets the sink)."""
     if table.format != "csv" or table.encoding not in ("utf-8-sig", "gb18030") or table._rows is None:
         raise Fallback
     peek = next(table._rows, None)
@@ -400,28 +348,34 @@ def standardize_csv_arrow(
     names, at = list(positions.values()), list(positions.keys())
     states = [_ColumnState(state_column(schema, n), typed_keys=False) for n in names]
     delimiter = _delimiter(source, table.encoding)
-    deferred = frozenset(j for j, st in enumerate(states) if st.column.type is ColumnType.ID_NUMBER)
-    encoded = _Encoded(states, deferred)
+    id_at = next((j for j, st in enumerate(states) if st.column.type is ColumnType.ID_NUMBER), None)
+    finisher = BlockFinisher(schema, names, states, key, protector, county_code, sink)
     estimated = max(table.estimated_rows, 1)
 
-    def process(chunk: _Chunk) -> None:
-        encoded.add(chunk.numbers, chunk.columns, lambda j, column: _encode_text(states[j], column))
+    def process(chunk: _Chunk, last: bool) -> None:
+        ids: list[pa.Array] = []
+        id_values = per_id = None
+        for j, column in enumerate(chunk.columns):
+            if j == id_at:
+                encoded, id_values, per_id = encode_id_block(states[j], column, finisher.hashes)
+                ids.append(encoded)
+            else:
+                ids.append(_encode_text(states[j], column))
+        lines = pc.cast(chunk.numbers, pa.string())
+        finisher.block(lines, chunk.numbers, ids, chunk.columns, id_values, last=last, per_id=per_id)
         if progress is not None:
-            progress(encoded.rows, max(estimated, encoded.rows))
+            progress(finisher.stats.total, max(estimated, finisher.stats.total))
 
-    # A block is encoded once the next one shows it is not the file's last (whose last row
+    # A block is finished once the next one shows it is not the file's last (whose last row
     # may be a totals row to drop).
     pending: _Chunk | None = None
     for chunk in _chunks(source, table.encoding, delimiter, start, at):
         if pending is not None:
-            process(pending)
+            process(pending, False)
         pending = chunk
     if pending is not None:
-        process(pending.without_last() if pending.totals_last else pending)
-    # The blocks' text is gone: give its pages back before the result is built beside the ids.
-    pa.default_memory_pool().release_unused()
-    lines = pc.cast(pa.concat_arrays(encoded.lines), pa.string()) if encoded.lines else pa.array([], pa.string())
-    return finish(table, schema, names, encoded, lines, key=key, protector=protector, county_code=county_code)
+        process(pending.without_last() if pending.totals_last else pending, True)
+    return finisher.result(table)
 
 
 # -- a workbook's rows ---------------------------------------------------------------------------
@@ -434,6 +388,7 @@ def standardize_rows_arrow(
     key: tuple[str, ...],
     protector: Protector,
     county_code: str,
+    sink: FeedSink,
     progress: Progress | None = None,
 ) -> StandardizedFeed:
     """The same for a workbook: calamine's rows filtered in Python (blank and totals rows),
@@ -460,13 +415,19 @@ def standardize_rows_arrow(
     else:
         raw_columns = [[c[i] if i < len(c) else None for c in cells_list] for i in at]
     cells_list.clear()
-    encoded = _Encoded(states)
     labels = pa.array(lines, pa.string())
     del lines
-    encoded.add(labels, raw_columns, lambda j, column: _encode_cells(states[j], column))
+    ids = [_encode_cells(state, column) for state, column in zip(states, raw_columns, strict=True)]
+    id_at = next((j for j, st in enumerate(states) if st.column.type is ColumnType.ID_NUMBER), None)
+    id_values = None
+    if id_at is not None:
+        values = states[id_at].values
+        id_values = pa.array([v if v is None or isinstance(v, str) else v.value for v in values], pa.string())
+    finisher = BlockFinisher(schema, names, states, key, protector, county_code, sink)
+    finisher.block(labels, None, ids, raw_columns, id_values, last=True)
     if progress is not None:
         progress(len(labels), max(len(labels), 1))
-    return finish(table, schema, names, encoded, labels, key=key, protector=protector, county_code=county_code)
+    return finisher.result(table)
 
 
 _NUMBER_TYPES = {int: pa.int64(), float: pa.float64()}
@@ -550,161 +511,4 @@ def _text_key(raw: Any) -> Any:
     return None if raw is None else str(raw)
 
 
-# -- from ids to the result ----------------------------------------------------------------------
-
-
-def finish(
-    table: Table,
-    schema: TableSchema,
-    names: list[str],
-    encoded: _Encoded,
-    lines: pa.Array,
-    *,
-    key: tuple[str, ...],
-    protector: Protector,
-    county_code: str,
-) -> StandardizedFeed:
-    """From each row's canonical value ids to the result: bad rows, duplicates (one group-by
-    over the file), the county checks, counts, errors in file order, the Arrow table."""
-    states = encoded.states
-    n = len(lines)
-    columns = [encoded.column(j) for j in range(len(names))]
-    for state in states:  # every cell is an id now: the lookups by raw text are done with
-        state.by_raw.clear()
-        state.canon.clear()
-    column_of = {name: i for i, name in enumerate(names)}
-    key_at = [column_of[k] for k in key]
-    village = "village_code" if "village_code" in column_of else None
-    county_checks = [column_of[c] for c in ("county_code", village) if c is not None and c in column_of]
-    labels = "、".join(schema.column(k).label for k in key)
-    stats = ValidationStats()
-    events: list[tuple[int, list[RowError]]] = []  # (row in file order, its errors)
-    errors: list[RowError] = []
-    keep = pa.array([], pa.bool_())
-    id_at = column_of.get("id_number")
-    if n and id_at is not None:
-        # A blank ID (index 0) is an error unless the row has a name (index > 0).
-        no_name = pc.less_equal(columns[column_of["name"]], 0) if "name" in column_of else pa.array([True] * n)
-        missing = pc.and_(pc.equal(columns[id_at], 0), no_name)
-        columns[id_at] = pc.if_else(missing, _BAD, columns[id_at])
-    if n:
-        bad = reduce(pc.or_, [pc.equal(c, _BAD) for c in columns])
-        for i in pc.indices_nonzero(bad).to_pylist():
-            events.append((i, _bad_row_errors(states, encoded, lines, columns, i)))
-        valid = pc.invert(bad)
-        dup = pa.array([False] * n)
-        conflicting = 0
-        if key_at:
-            # Duplicates over the whole file at once: group the keyed rows by key; only the
-            # groups of more than one row come back to Python.
-            keyed = reduce(pc.and_, [pc.not_equal(columns[j], 0) for j in key_at], valid)
-            pairs = _duplicate_pairs([columns[j] for j in key_at], keyed)
-            if pairs:
-                dup = pc.is_in(pa.array(range(n), pa.int64()), value_set=pa.array([r for r, _ in pairs], pa.int64()))
-                first_key = schema.column(key[0])
-                for row, first in pairs:
-                    before = stats.rejected
-                    stats.duplicates += 1
-                    error = _duplicate_error(
-                        lines[row].as_py(),
-                        (lines[first].as_py(), _fingerprint(columns, first)),
-                        _fingerprint(columns, row),
-                        labels,
-                        key,
-                        first_key,
-                        states[key_at[0]],
-                        int(columns[key_at[0]][row].as_py()),
-                        stats,
-                    )
-                    conflicting += stats.rejected - before
-                    stats.rejected = before
-                    events.append((row, [error]))
-        candidates = pc.and_(valid, pc.invert(dup))
-        refused = pa.array([False] * n)
-        for j in county_checks:
-            state = states[j]
-            outside = [i for i, v in enumerate(state.values) if v is not None and v[:6] != county_code]
-            if not outside:
-                continue
-            hit = pc.and_(
-                pc.and_(candidates, pc.invert(refused)),
-                pc.is_in(columns[j], value_set=pa.array(outside, columns[j].type)),
-            )
-            for i in pc.indices_nonzero(hit).to_pylist():
-                value = state.values[int(columns[j][i].as_py())]
-                events.append((i, [_county_error(lines[i].as_py(), state.column.label, value, county_code)]))
-            refused = pc.or_(refused, hit)
-        n_bad = n - (pc.sum(valid).as_py() or 0)
-        n_dup = pc.sum(dup).as_py() or 0
-        n_refused = pc.sum(refused).as_py() or 0
-        stats.total = n
-        stats.rejected = n_bad + conflicting + n_refused
-        stats.valid = n - n_bad - n_dup - n_refused
-        keep = pc.and_(candidates, pc.invert(refused))
-        if id_at is not None:
-            for i in pc.indices_nonzero(pc.and_(keep, pc.equal(columns[id_at], 0))).to_pylist():
-                events.append((i, [missing_id_warning(lines[i].as_py(), schema)]))
-    for _, row_errors in sorted(events, key=lambda e: e[0]):
-        errors.extend(row_errors)
-    return StandardizedFeed(
-        schema=schema,
-        table=assemble(schema, names, states, columns, keep, lines, protector, county_code),  # (uses up `columns`)
-        errors=errors,
-        stats=stats,
-        extra_columns=list(table.extra_columns),
-        format=table.format,
-        encoding=table.encoding,
-        sheet=table.sheet,
-    )
-
-
-def _duplicate_pairs(keys: list[pa.Array], keyed: pa.Array) -> list[tuple[int, int]]:
-    """(row, first row with the same key) for every keyed row whose key an earlier row has.
-
-    The key's columns are folded into one 64-bit number (multiply and add, wrapping around);
-    counting those is one pass over the file. Rows whose number repeats — the duplicates, and
-    the once-in-a-lifetime collision — are compared on the key itself, in Python."""
-    rows = pc.indices_nonzero(keyed)
-    if not len(rows):
-        return []
-    folded = pc.cast(pc.take(keys[0], rows), pa.uint64())
-    for k in keys[1:]:
-        folded = pc.add(
-            pc.multiply(folded, pa.scalar(0x9E3779B97F4A7C15, pa.uint64())), pc.cast(pc.take(k, rows), pa.uint64())
-        )
-    counts = pc.value_counts(folded)
-    repeated = counts.field("values").filter(pc.greater(counts.field("counts"), 1))
-    if not len(repeated):
-        return []
-    hit = pc.is_in(folded, value_set=repeated)
-    positions = pc.filter(rows, hit)
-    tuples = zip(*(pc.take(k, positions).to_pylist() for k in keys), strict=True)
-    firsts: dict[tuple[int, ...], int] = {}
-    pairs = []
-    for key, row in zip(tuples, positions.to_pylist(), strict=True):
-        first = firsts.setdefault(key, row)  # rows come in file order: the first is the earliest
-        if first != row:
-            pairs.append((row, first))
-    return sorted(pairs)
-
-
-def _fingerprint(canon: list[pa.Array], i: int) -> int:
-    return hash(tuple(int(c[i].as_py()) for c in canon))
-
-
-def _bad_row_errors(
-    states: list[_ColumnState], encoded: _Encoded, lines: pa.Array, canon: list[pa.Array], i: int
-) -> list[RowError]:
-    out = []
-    line = lines[i].as_py()
-    for j, (state, ids) in enumerate(zip(states, canon, strict=True)):
-        if ids[i].as_py() != _BAD:
-            continue
-        raw = encoded.cell(i, j)
-        exc = state.errors.get(state.key(raw), REQUIRED)  # absent: a blank ID without a name
-        is_id = state.column.type is ColumnType.ID_NUMBER
-        out.append(RowError(line, state.column.label, display_value(raw, is_id=is_id), exc.reason_zh, exc.reason_en))
-    return out
-
-
-__all__ = ["Fallback", "finish", "standardize_csv_arrow", "standardize_rows_arrow"]
+__all__ = ["Fallback", "standardize_csv_arrow", "standardize_rows_arrow"]

@@ -5,6 +5,9 @@ a pathological CSV — must not take the web process or the job worker down with
 child is started with `spawn` (a fresh interpreter: no inherited sockets, database
 connections or threads), caps its own address space with `RLIMIT_AS` (and CPU time with
 `RLIMIT_CPU`), parses, and sends back the result; the parent waits at most `seconds`.
+`stage_in_sandbox` — what the import uses — has the child write the rows to a staged Parquet
+file and the error report block by block and send back only the counts; `run_in_sandbox`
+sends the whole table back.
 Whatever goes wrong in the child becomes a `FileError` in Chinese and English.
 """
 
@@ -24,7 +27,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from engine.feeds.standardize import StandardizedFeed, standardize_feed
+from engine.feeds.sinks import ParquetSink
+from engine.feeds.standardize import StandardizedFeed, arrow_schema, standardize_feed, standardize_feed_to
 from engine.protect import Protector
 from engine.schema import TableSchema
 from engine.tabular import FileError, Source
@@ -115,6 +119,61 @@ def _standardize(
         writer.write_table(result.table)
     result.table = pa.table({})
     return result, sink.getvalue()
+
+
+STAGED_ROWS = "rows.parquet"
+STAGED_REPORT = "errors.csv"
+
+
+def stage_feed(
+    source: Source,
+    schema: TableSchema,
+    protector: Protector,
+    county_code: str,
+    sheet: str | None,
+    out_dir: Path,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+) -> StandardizedFeed:
+    """`standardize_feed_to` into `out_dir`: the kept rows as `rows.parquet` (the standardized
+    schema, a row group per block), the row errors as `errors.csv` (the error report, masked)
+    as they come. The result carries the counts and the first `KEEP_ERRORS` errors; whatever
+    fails, the two files are removed."""
+    out = Path(out_dir)
+    sink = ParquetSink(out / STAGED_ROWS, out / STAGED_REPORT)
+    try:
+        result = standardize_feed_to(
+            source, schema, sink, protector=protector, county_code=county_code, sheet=sheet, progress=progress
+        )
+        sink.close(arrow_schema(schema))
+    except BaseException:
+        sink.discard()
+        raise
+    result.errors = sink.errors
+    result.error_count, result.warning_count = sink.error_count, sink.warning_count
+    return result
+
+
+def stage_in_sandbox(
+    source: Source,
+    schema: TableSchema,
+    out_dir: Path,
+    *,
+    protector: Protector,
+    county_code: str,
+    sheet: str | None = None,
+    limits: SandboxLimits | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> StandardizedFeed:
+    """`stage_feed` in a spawned child under `limits`: the child reads the file and writes the
+    staged rows and report into `out_dir` block by block, so neither process holds the rows;
+    raises FileError as `run_in_sandbox` does (the caller removes `out_dir`)."""
+    if isinstance(source, str):
+        source = Path(source)
+    result: StandardizedFeed = call_in_sandbox(
+        stage_feed, (source, schema, protector, county_code, sheet, Path(out_dir)), limits=limits, progress=progress
+    )
+    return result
 
 
 def _args(exc: FileError) -> tuple[str, str, str]:

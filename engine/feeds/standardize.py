@@ -22,6 +22,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from engine.feeds.sinks import FeedSink
 from engine.ids import IDNumber, mask
 from engine.parsing import ParseError, is_blank, parse_cell
 from engine.protect import Protector
@@ -109,10 +110,22 @@ class StandardizedFeed:
     encoding: str = ""
     sheet: str = ""
     header_line: str = ""  # where the header is (`1`, `Sheet1!3`): a file without data rows names it
+    # When the rows went to a sink (`standardize_feed_to`) rather than into `table`:
+    stored_rows: int | None = None
+    stored_periods: list[str] | None = None
+    error_count: int | None = None  # all row errors and warnings, of which `errors` may hold the first
+    warning_count: int | None = None
 
     @property
     def periods(self) -> list[str]:
+        if self.stored_periods is not None:
+            return list(self.stored_periods)
         return sorted(set(self.table.column("period").to_pylist())) if self.table.num_rows else []
+
+    @property
+    def rows(self) -> int:
+        """Rows kept: in `table`, or written to the sink."""
+        return self.stored_rows if self.stored_rows is not None else self.table.num_rows
 
 
 def id_hasher(protector: Protector) -> Callable[[str], str]:
@@ -164,7 +177,43 @@ def standardize_feed(
     progress: Progress | None = None,
     method: str = "columnar",
 ) -> StandardizedFeed:
-    """Read, validate and normalise one feed file of `schema` for the county `county_code`.
+    """`standardize_feed_to` into memory: the result's `table` holds every kept row and
+    `errors` every row error (see there)."""
+    from engine.feeds.sinks import MemorySink
+
+    sink = MemorySink()
+    result = standardize_feed_to(
+        source,
+        schema,
+        sink,
+        protector=protector,
+        county_code=county_code,
+        sheet=sheet,
+        progress=progress,
+        method=method,
+    )
+    result.table = sink.table(arrow_schema(schema))
+    result.errors = sink.errors
+    result.stored_rows = result.stored_periods = None
+    return result
+
+
+def standardize_feed_to(
+    source: Source,
+    schema: TableSchema,
+    sink: FeedSink,
+    *,
+    protector: Protector,
+    county_code: str,
+    sheet: str | None = None,
+    progress: Progress | None = None,
+    method: str = "columnar",
+) -> StandardizedFeed:
+    """Read, validate and normalise one feed file of `schema` for the county `county_code`;
+    the kept rows and the row errors go to `sink` (`engine.feeds.sinks`), block by block for
+    a CSV — so what a CSV's import holds does not grow with its rows — and at once for a
+    workbook. The result has the counts, periods, file facts and `stored_rows`; its `table`
+    is empty.
 
     `method`: "columnar" (the default: `engine.feeds.fastcsv`, Arrow after each column's
     distinct values are parsed), "rowwise-columnar" (`engine.feeds.columnar`, the same idea
@@ -178,7 +227,14 @@ def standardize_feed(
     """
     try:
         return _standardize(
-            source, schema, protector=protector, county_code=county_code, sheet=sheet, progress=progress, method=method
+            source,
+            schema,
+            sink,
+            protector=protector,
+            county_code=county_code,
+            sheet=sheet,
+            progress=progress,
+            method=method,
         )
     except UnicodeDecodeError:
         # A text file that claims an encoding (a UTF-16 BOM) its bytes do not honour.
@@ -192,6 +248,7 @@ def standardize_feed(
 def _standardize(
     source: Source,
     schema: TableSchema,
+    sink: FeedSink,
     *,
     protector: Protector,
     county_code: str,
@@ -199,25 +256,43 @@ def _standardize(
     progress: Progress | None,
     method: str,
 ) -> StandardizedFeed:
+    if method not in ("columnar", "rowwise-columnar", "reference"):
+        raise ValueError(f"unknown method {method!r}")
     table = open_table(source, schema, sheet=sheet)
-    result = _fast(source, table, schema, protector, county_code, sheet, progress, method)
+    header_line = table.header_line
+    result = _fast(source, table, schema, sink, protector, county_code, sheet, progress, method)
     if result is None:
         result = _reference(table, schema, protector, county_code, progress)
-    result.header_line = table.header_line
+    if result.stored_rows is None:  # a path that built the whole table: hand it on
+        _hand_on(result, sink)
+    result.header_line = header_line
     return result
+
+
+def _hand_on(result: StandardizedFeed, sink: FeedSink) -> None:
+    periods = result.periods
+    table, result.table = result.table, result.table.schema.empty_table()
+    if result.errors:
+        sink.report(result.errors)
+    for start in range(0, table.num_rows, BATCH_ROWS * 4):
+        sink.write(table.slice(start, BATCH_ROWS * 4))
+    result.errors = []
+    result.stored_rows, result.stored_periods = table.num_rows, periods
 
 
 def _fast(
     source: Source,
     table: Table,
     schema: TableSchema,
+    sink: FeedSink,
     protector: Protector,
     county_code: str,
     sheet: str | None,
     progress: Progress | None,
     method: str,
 ) -> StandardizedFeed | None:
-    """The columnar paths' result, or None for the reference path."""
+    """The columnar paths' result (rows in `sink` for the default path; in the result's
+    table for "rowwise-columnar"), or None for the reference path."""
     # Duplicates are told by the kind's key columns that the file has: a claims file without
     # the optional 就诊类型 still has its repeated rows found.
     present = set(table.header.columns)
@@ -227,16 +302,24 @@ def _fast(
 
         try:
             return standardize_csv_arrow(
-                source, table, schema, key=key, protector=protector, county_code=county_code, progress=progress
+                source,
+                table,
+                schema,
+                key=key,
+                protector=protector,
+                county_code=county_code,
+                sink=sink,
+                progress=progress,
             )
         except Fallback:
+            sink.reset()  # (blocks before the one that needs the general path went out already)
             table.close()
             table = open_table(source, schema, sheet=sheet)
     if method == "columnar":
         from engine.feeds.fastcsv import standardize_rows_arrow
 
         return standardize_rows_arrow(
-            table, schema, key=key, protector=protector, county_code=county_code, progress=progress
+            table, schema, key=key, protector=protector, county_code=county_code, sink=sink, progress=progress
         )
     if method == "rowwise-columnar":
         from engine.feeds.columnar import standardize_columnar
@@ -244,8 +327,6 @@ def _fast(
         return standardize_columnar(
             table, schema, key=key, protector=protector, county_code=county_code, progress=progress
         )
-    if method != "reference":
-        raise ValueError(f"unknown method {method!r}")
     return None
 
 
@@ -355,4 +436,5 @@ __all__ = [
     "own_columns",
     "period_column",
     "standardize_feed",
+    "standardize_feed_to",
 ]
