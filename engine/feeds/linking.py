@@ -7,18 +7,24 @@ first step; rows whose ID is missing or matches nobody stay `unmatched` with nul
 birth date, sex, village): above the threshold a row is linked (`probabilistic`), in the grey
 zone it waits for a person (`review`, with its ranked candidates), below it stays
 `unmatched` and is listed back to the department.
+
+An import's rows are staged on disk (`engine.feeds.sandbox.stage_feed`): `exact_counts`,
+`linkage_rows` (the columns linkage reads, only when rows are left to link and the county has
+members), `link_overrides` and `linked_batches` link them without holding the whole batch.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 
 class LinkStatus(StrEnum):
@@ -53,13 +59,17 @@ def link_exact(table: pa.Table, registry: Mapping[str, tuple[int, int]]) -> pa.T
         members = pa.nulls(n, pa.int64())
         status = pa.array([LinkStatus.NOT_APPLICABLE.value] * n, pa.string())
         return _append(table, members, members, status)
-    keys = list(registry)
-    lookup = pa.array(keys, pa.string())
-    index = pc.index_in(hashes, value_set=lookup)
-    member_values = pa.array([registry[k][0] for k in keys], pa.int64())
-    household_values = pa.array([registry[k][1] for k in keys], pa.int64())
-    members = pc.take(member_values, index) if keys else pa.nulls(n, pa.int64())
-    households = pc.take(household_values, index) if keys else pa.nulls(n, pa.int64())
+    # Each distinct hash looked up once in the mapping (a file repeats its people; the
+    # registry may be far larger than the file, or a batch of it).
+    encoded = pc.dictionary_encode(hashes.combine_chunks() if isinstance(hashes, pa.ChunkedArray) else hashes)
+    found = [registry.get(h) for h in encoded.dictionary.to_pylist()] if registry else []
+    if any(f is not None for f in found):
+        member_values = pa.array([f[0] if f else None for f in found], pa.int64())
+        household_values = pa.array([f[1] if f else None for f in found], pa.int64())
+        members = pc.take(member_values, encoded.indices)
+        households = pc.take(household_values, encoded.indices)
+    else:
+        members = households = pa.nulls(n, pa.int64())
     matched = pc.is_valid(members)
     status = pc.if_else(matched, LinkStatus.EXACT.value, LinkStatus.UNMATCHED.value)
     return _append(table, members, households, status)
@@ -75,12 +85,33 @@ def link_counts(table: pa.Table) -> dict[str, float | int]:
     """Rows by link status, the exact match rate among rows that have an ID hash and the
     batch's match rate (rows linked, exactly, by the model or by a reviewer, among the rows
     there is somebody to link)."""
-    status = table.column("link_status").to_pylist() if table.num_rows else []
-    by = dict.fromkeys(LinkStatus, 0)
-    for value in status:
-        by[LinkStatus(value)] += 1
-    with_id = table.num_rows - table.column("id_hash").null_count if table.num_rows else 0
-    linkable = table.num_rows - by[LinkStatus.NOT_APPLICABLE]
+    counter = LinkCounter()
+    counter.add(table)
+    return counter.counts()
+
+
+class LinkCounter:
+    """`link_counts` of a batch that comes in pieces."""
+
+    def __init__(self) -> None:
+        self.by = dict.fromkeys(LinkStatus, 0)
+        self.rows = self.with_id = 0
+
+    def add(self, table: pa.Table) -> None:
+        if not table.num_rows:
+            return
+        counts = pc.value_counts(table.column("link_status"))
+        for value, count in zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True):
+            self.by[LinkStatus(value)] += count
+        self.rows += table.num_rows
+        self.with_id += table.num_rows - table.column("id_hash").null_count
+
+    def counts(self) -> dict[str, float | int]:
+        return _counts(self.by, self.rows, self.with_id)
+
+
+def _counts(by: dict[LinkStatus, int], rows: int, with_id: int) -> dict[str, float | int]:
+    linkable = rows - by[LinkStatus.NOT_APPLICABLE]
     linked = sum(by[s] for s in LINKED)
     return {
         "exact": by[LinkStatus.EXACT],
@@ -293,3 +324,96 @@ def confirm_link(table: pa.Table, row_id: int, member_key: int | None, household
         values = pc.if_else(hit, pa.scalar(value, type_), table.column(name))
         table = table.set_column(i, table.schema.field(name), values)
     return table
+
+
+# -- a staged batch (the import's rows on disk), batch by batch ---------------------------------
+
+STAGED_BATCH_ROWS = 65_536
+
+
+def staged_batches(path: Path, columns: list[str] | None = None) -> Iterator[pa.Table]:
+    """The rows of a staged (or any) Parquet file, `STAGED_BATCH_ROWS` at a time, with the
+    file's schema (nullability, metadata); only `columns` when given (those the file has)."""
+    file = pq.ParquetFile(path)
+    schema = file.schema_arrow
+    if columns is not None:
+        columns = [c for c in columns if c in schema.names]
+        schema = pa.schema([schema.field(c) for c in columns], metadata=schema.metadata)
+    for batch in file.iter_batches(batch_size=STAGED_BATCH_ROWS, columns=columns):
+        yield pa.Table.from_batches([batch]).cast(schema)
+
+
+def exact_counts(path: Path, registry: Mapping[str, tuple[int, int]]) -> dict[str, float | int]:
+    """`link_counts` of a staged batch after `link_exact`, reading only the ID hashes."""
+    counter = LinkCounter()
+    for table in staged_batches(path, ["id_hash", "village_code"]):
+        counter.add(link_exact(table, registry))
+    return counter.counts()
+
+
+def linkage_rows(path: Path, registry: Mapping[str, tuple[int, int]], kind: str) -> pa.Table:
+    """The staged batch as `link_probabilistic` reads it: exactly linked, with row ids, but
+    only the columns linkage and its review items use (not amounts, dates, codes …)."""
+    from engine.schemas.feeds import FEED_SCHEMAS
+
+    wanted = ["line", "id_hash", "name", "birth_date", "sex", STATED_SEX, "village", "township", "address"]
+    schema = FEED_SCHEMAS.get(kind)
+    wanted += [k for k in (schema.key if schema else ()) if k not in wanted and k != "id_number"]
+    wanted.append("village_code")
+    pieces = [link_exact(t, registry) for t in staged_batches(path, wanted)]
+    if not pieces:
+        return add_row_ids(link_exact(pq.read_schema(path).empty_table(), registry))
+    return add_row_ids(pa.concat_tables(pieces))
+
+
+_OVERRIDE_COLUMNS = ["row_id", "member_key", "household_key", "link_status", "link_probability"]
+
+
+def link_overrides(table: pa.Table) -> pa.Table:
+    """The rows of a probabilistically linked batch whose links are not what `link_exact`
+    gave them: linked by the model, waiting for review, or scored but left unmatched."""
+    status = table.column("link_status")
+    moved = pc.is_in(status, value_set=pa.array([LinkStatus.PROBABILISTIC.value, LinkStatus.REVIEW.value]))
+    scored = pc.and_(pc.equal(status, LinkStatus.UNMATCHED.value), pc.is_valid(table.column("link_probability")))
+    return table.filter(pc.or_(moved, scored)).select(_OVERRIDE_COLUMNS)
+
+
+def no_overrides() -> pa.Table:
+    fields = {f.name: f for f in LINK_COLUMNS}
+    return pa.schema(
+        [
+            pa.field("row_id", pa.int64(), nullable=False),
+            fields["member_key"],
+            fields["household_key"],
+            fields["link_status"],
+            pa.field("link_probability", pa.float64()),
+        ]
+    ).empty_table()
+
+
+def linked_batches(
+    path: Path, registry: Mapping[str, tuple[int, int]], overrides: pa.Table | None = None
+) -> Iterator[pa.Table]:
+    """The staged batch with its link columns, batch by batch: `link_exact`, `row_id` (the
+    row's position in the batch), then the probabilistic links (`overrides`, by row id) and
+    `link_probability` — the columns, and the values, the whole-table path gives."""
+    overrides = overrides if overrides is not None and overrides.num_rows else None
+    start = 0
+    for batch in staged_batches(path):
+        table = link_exact(batch, registry)
+        n = table.num_rows
+        row_ids = pa.array(range(start, start + n), pa.int64())
+        start += n
+        table = table.append_column(pa.field("row_id", pa.int64(), nullable=False), row_ids)
+        exact = pc.equal(table.column("link_status"), LinkStatus.EXACT.value)
+        probability = pc.if_else(exact, pa.scalar(1.0), pa.scalar(None, pa.float64()))
+        if overrides is not None:
+            at = pc.index_in(row_ids, value_set=overrides.column("row_id"))
+            hit = pc.is_valid(at)
+            if pc.any(hit).as_py():
+                for name in ("member_key", "household_key", "link_status"):
+                    i = table.column_names.index(name)
+                    values = pc.if_else(hit, pc.take(overrides.column(name), at), table.column(name))
+                    table = table.set_column(i, table.schema.field(name), values)
+                probability = pc.if_else(hit, pc.take(overrides.column("link_probability"), at), probability)
+        yield table.append_column("link_probability", probability)

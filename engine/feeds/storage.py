@@ -6,11 +6,13 @@
 Hive-style directory names, so DuckDB or Spark read `feeds/kind=medical_claims/**/*.parquet`
 with the partition columns for free. Every file is written under a temporary name in its
 final directory and renamed, so a reader (or a crash) never sees half a file; a failed batch
-removes what it wrote.
+removes what it wrote. `BatchWriter` writes a batch as its rows come (the import streams them
+from the staged file), renaming its files only once all are complete.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -21,6 +23,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+
+from engine.feeds.sinks import dictionary_columns
 
 FEEDS_DIR = "feeds"
 _SAFE = re.compile(r"^[0-9A-Za-z_-]+$")
@@ -67,6 +71,68 @@ def write_batch(table: pa.Table, *, data_dir: Path, kind: str, county: str, batc
         remove_batch(data_dir, written)
         raise
     return written
+
+
+class BatchWriter:
+    """A batch's rows written as they come, one Parquet file per period (zstd; the same
+    layout and columns as `write_batch`), each under a temporary name in its final directory
+    until `close` renames them all; `abort` (or a failed `close`) removes whatever was
+    written. Holds one open writer per period, not the rows."""
+
+    def __init__(self, *, data_dir: Path, kind: str, county: str, batch_id: int) -> None:
+        self.data_dir, self.kind, self.county, self.batch_id = Path(data_dir), kind, county, int(batch_id)
+        self._writers: dict[str, tuple[pq.ParquetWriter, Path, Path]] = {}
+        self._schema: pa.Schema | None = None
+        self.rows = 0
+
+    def write(self, table: pa.Table) -> None:
+        if not table.num_rows:
+            return
+        table = table.append_column("batch_id", pa.array([self.batch_id] * table.num_rows, pa.int64()))
+        if self._schema is None:
+            self._schema = table.schema
+        periods = table.column("period")
+        for period in sorted(pc.unique(periods).to_pylist()):
+            part = table.filter(pc.equal(periods, period))
+            self._writer(period).write_table(part)
+        self.rows += table.num_rows
+
+    def _writer(self, period: str) -> pq.ParquetWriter:
+        if period not in self._writers:
+            final = partition_dir(self.data_dir, self.kind, self.county, period) / f"batch-{self.batch_id}.parquet"
+            final.parent.mkdir(parents=True, exist_ok=True)
+            tmp = final.with_name(f".{final.name}.{uuid.uuid4().hex}.tmp")
+            assert self._schema is not None
+            writer = pq.ParquetWriter(
+                tmp, self._schema, compression="zstd", use_dictionary=dictionary_columns(self._schema)
+            )
+            self._writers[period] = (writer, tmp, final)
+        return self._writers[period][0]
+
+    def close(self) -> list[str]:
+        """Finish and rename every file; the paths relative to `data_dir`, by period."""
+        done: list[str] = []
+        try:
+            for period in sorted(self._writers):
+                writer, tmp, final = self._writers[period]
+                writer.close()
+            for period in sorted(self._writers):
+                _, tmp, final = self._writers[period]
+                os.replace(tmp, final)
+                done.append(str(final.relative_to(self.data_dir)))
+        except BaseException:
+            self.abort()
+            remove_batch(self.data_dir, done)
+            raise
+        self._writers.clear()
+        return done
+
+    def abort(self) -> None:
+        for writer, tmp, _ in self._writers.values():
+            with contextlib.suppress(Exception):
+                writer.close()
+            tmp.unlink(missing_ok=True)
+        self._writers.clear()
 
 
 def write_manifest(data_dir: Path, batch_id: int, manifest: dict[str, Any]) -> str:
