@@ -8,8 +8,10 @@ came. The steps:
    lies outside the user's region, a user without the upload capability;
 2. the same file (by SHA-256) already committed for this kind and county → nothing is read
    or written again, and the outcome says so (`already_imported`);
-3. parse in a sandboxed child process (`engine.feeds.run_in_sandbox`: memory and time
-   limits) into a typed Arrow table with ID hashes, plus every row error;
+3. parse in a sandboxed child process (`engine.feeds.stage_in_sandbox`: memory and time
+   limits), which writes the typed rows (ID hashes, no ID numbers) to a staged Parquet file
+   and the row errors to a staged report as it reads — a CSV block by block, so neither
+   process holds the file's rows — and sends back the counts and the first errors;
 4. link exactly: the rows' ID hashes against the county's registry members, carrying the
    member's and household's integer keys; then the rest (no ID, or an ID nobody has)
    probabilistically (`shouwang.exchange.linking`): accepted links carry the keys too, the
@@ -17,14 +19,22 @@ came. The steps:
    file and stores nothing;
 5. a dry run records the counts and the error report and stores no rows; a real run commits
    the whole file — or, when asked, only its valid rows — as Parquet plus a manifest, inside
-   one transaction with the batch record, or nothing at all.
+   one transaction with the batch record, or nothing at all: the staged rows are read back
+   batch by batch, linked and written under temporary names that are renamed at the end.
+
+The staging directory (`DATA_DIR/feed-staging/<random>/`) goes when the import ends, however it ends.
 """
 
 from __future__ import annotations
 
+import contextlib
+import csv
 import hashlib
+import shutil
+import tempfile
 import time
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -34,24 +44,26 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from engine.feeds import link_exact, remove_batch, run_in_sandbox, write_batch, write_manifest
-from engine.feeds.linking import link_counts
-from engine.feeds.sandbox import SandboxLimits
-from engine.feeds.standardize import StandardizedFeed, standardize_feed
+from engine.feeds import remove_batch, stage_feed, stage_in_sandbox, write_manifest
+from engine.feeds.linking import linked_batches
+from engine.feeds.sandbox import STAGED_REPORT, STAGED_ROWS, SandboxLimits
+from engine.feeds.standardize import StandardizedFeed
+from engine.feeds.storage import BatchWriter
 from engine.schemas.feeds import FEED_SCHEMAS
 from engine.tabular import FileError
-from engine.validate import RowError, ValidationStats, mask_id_like
+from engine.validate import RowError, ValidationStats, mask_id_like, report_rows, write_report_csv
 from shouwang.accounts.roles import Capability
 from shouwang.core.audit import record_event
 from shouwang.core.protection import protector
 from shouwang.core.scoping import user_region_contains
 from shouwang.core.uploads import write_error_report
-from shouwang.exchange.linking import LinkageError, create_reviews, link_batch_rows
+from shouwang.exchange.linking import LinkageError, StagedLinks, create_reviews, link_staged_rows
 from shouwang.exchange.models import BatchStatus, Channel, FeedBatch
 from shouwang.regions.models import Level, Region
 
 MAX_ERRORS_IN_RESULT = 200
 REPORTS_DIR = "feed-reports"
+STAGING_DIR = "feed-staging"  # an import's rows and report while it runs (removed after)
 
 Progress = Any  # Callable[[int, int, str], None], as the job runner's report
 
@@ -81,14 +93,28 @@ class FeedImportOutcome:
     reviews: list[Any] = field(default_factory=list)  # grey-zone rows (engine.feeds.linking.ReviewItem)
     batch: FeedBatch | None = None
     seconds: float = 0.0
+    # A large file's errors beyond the first `KEEP_ERRORS` are only in the report (`report_source`).
+    row_error_total: int | None = None
+    row_warning_total: int | None = None
+    report_source: Path | None = field(default=None, repr=False)
 
     @property
     def error_count(self) -> int:
-        return sum(1 for e in self.errors if not e.warning) + (1 if self.file_error else 0)
+        rows = self.row_error_total
+        if rows is None:
+            rows = sum(1 for e in self.errors if not e.warning)
+        return rows + (1 if self.file_error else 0)
 
     @property
     def warning_count(self) -> int:
+        if self.row_warning_total is not None:
+            return self.row_warning_total
         return sum(1 for e in self.errors if e.warning)
+
+    @property
+    def errors_truncated(self) -> bool:
+        """`errors` holds only the first of the row errors (all are in the batch's report)."""
+        return self.error_count - (1 if self.file_error else 0) + self.warning_count > len(self.errors)
 
     @property
     def ok(self) -> bool:
@@ -216,8 +242,10 @@ def data_dir() -> Path:
 
 
 def _parse(
-    source: bytes | Path, kind: str, county: str, sheet: str | None, progress: Progress | None
+    source: bytes | Path, kind: str, county: str, sheet: str | None, progress: Progress | None, staging: Path
 ) -> StandardizedFeed:
+    """The file's rows and errors into `staging` (`STAGED_ROWS`, `STAGED_REPORT`), in the
+    sandbox unless FEED_PARSE_SANDBOX is off; the counts and the first errors back."""
     schema = FEED_SCHEMAS[kind]
 
     def report(done: int, total: int) -> None:
@@ -231,10 +259,34 @@ def _parse(
             memory=int(getattr(settings, "FEED_PARSE_MEMORY", defaults.memory)),
             seconds=float(getattr(settings, "FEED_PARSE_SECONDS", defaults.seconds)),
         )
-        return run_in_sandbox(
-            source, schema, protector=protector(), county_code=county, sheet=sheet, limits=limits, progress=report
+        return stage_in_sandbox(
+            source,
+            schema,
+            staging,
+            protector=protector(),
+            county_code=county,
+            sheet=sheet,
+            limits=limits,
+            progress=report,
         )
-    return standardize_feed(source, schema, protector=protector(), county_code=county, sheet=sheet, progress=report)
+    return stage_feed(source, schema, protector(), county, sheet, staging, progress=report)
+
+
+def _staging() -> Path:
+    root = data_dir() / STAGING_DIR
+    for _attempt in range(3):  # (another import may just have removed the emptied root)
+        root.mkdir(parents=True, exist_ok=True)
+        try:
+            return Path(tempfile.mkdtemp(prefix="import-", dir=root))
+        except FileNotFoundError:
+            continue
+    return Path(tempfile.mkdtemp(prefix="import-", dir=root))
+
+
+def _unstage(staging: Path) -> None:
+    shutil.rmtree(staging, ignore_errors=True)
+    with contextlib.suppress(OSError):  # the root, once no import uses it
+        staging.parent.rmdir()
 
 
 def _is_workbook(source: bytes | Path) -> bool:
@@ -311,51 +363,64 @@ def do_import_feed(
         channel=channel,
     )
     sheet = (sheet or "").strip() or None
-    result: StandardizedFeed | None = None
+    staging: Path | None = None
     try:
-        check_import_allowed(user, kind, county)
-        # Before parsing the sheet is known only when named, or when there is none (a CSV).
-        workbook = _is_workbook(source)
-        previous = committed_batch(kind, county, sha256, sheet or "") if sheet or not workbook else None
-        if previous is not None:
-            _already_imported(outcome, previous)
-        else:
-            result = _parse(source, kind, county, sheet if workbook else None, progress)
-            outcome.sheet = result.sheet
-            previous = committed_batch(kind, county, sha256, result.sheet) if workbook else None
+        result: StandardizedFeed | None = None
+        links: StagedLinks | None = None
+        keys: dict[str, tuple[int, int]] = {}
+        try:
+            check_import_allowed(user, kind, county)
+            # Before parsing the sheet is known only when named, or when there is none (a CSV).
+            workbook = _is_workbook(source)
+            previous = committed_batch(kind, county, sha256, sheet or "") if sheet or not workbook else None
             if previous is not None:
                 _already_imported(outcome, previous)
-                result = None
-        if result is not None:
-            if not result.stats.total:
-                raise _no_rows(result.header_line)
-            outcome.stats, outcome.errors = result.stats, result.errors
-            outcome.extra_columns, outcome.periods = result.extra_columns, result.periods
-            result.table = link_exact(result.table, registry_keys(county))
-            try:
-                linked = link_batch_rows(result.table, kind, county)
-            except LinkageError as exc:
-                raise FileError(
-                    "linkage",
-                    "与户籍库关联比对失败，未导入任何数据，请稍后重试",
-                    f"linkage to the registry failed; nothing was imported ({exc})"[:300],
-                ) from None
-            result.table, outcome.reviews = linked.table, linked.reviews
-            outcome.links = link_counts(result.table)
-    except FileError as exc:
-        outcome.file_error = {"code": exc.code, "reason_zh": exc.reason_zh, "reason_en": exc.reason_en}
-        result = None
-    if outcome.already_imported:
-        pass
-    elif outcome.file_error is not None or kind not in FEED_SCHEMAS or result is None:
-        if outcome.file_error and outcome.file_error["code"] not in ("kind", "county", "forbidden"):
+            else:
+                staging = _staging()
+                result = _parse(source, kind, county, sheet if workbook else None, progress, staging)
+                outcome.sheet = result.sheet
+                previous = committed_batch(kind, county, sha256, result.sheet) if workbook else None
+                if previous is not None:
+                    _already_imported(outcome, previous)
+                    result = None
+            if result is not None:
+                if not result.stats.total:
+                    raise _no_rows(result.header_line)
+                outcome.stats, outcome.errors = result.stats, result.errors
+                outcome.row_error_total, outcome.row_warning_total = result.error_count, result.warning_count
+                assert staging is not None
+                if (staging / STAGED_REPORT).is_file():
+                    outcome.report_source = staging / STAGED_REPORT
+                outcome.extra_columns, outcome.periods = result.extra_columns, result.periods
+                keys = registry_keys(county)
+                try:
+                    links = link_staged_rows(staging / STAGED_ROWS, kind, county, keys)
+                except LinkageError as exc:
+                    raise FileError(
+                        "linkage",
+                        "与户籍库关联比对失败，未导入任何数据，请稍后重试",
+                        f"linkage to the registry failed; nothing was imported ({exc})"[:300],
+                    ) from None
+                outcome.reviews, outcome.links = links.reviews, links.counts
+        except FileError as exc:
+            outcome.file_error = {"code": exc.code, "reason_zh": exc.reason_zh, "reason_en": exc.reason_en}
+            result = None
+        if outcome.already_imported:
+            pass
+        elif outcome.file_error is not None or kind not in FEED_SCHEMAS or result is None:
+            if outcome.file_error and outcome.file_error["code"] not in ("kind", "county", "forbidden"):
+                outcome.batch = _record(outcome, user, size, BatchStatus.REJECTED)
+        elif dry_run:
+            outcome.batch = _record(outcome, user, size, BatchStatus.DRY_RUN, upload_token=upload_token)
+        elif result.rows and (outcome.ok or valid_rows_only):
+            assert staging is not None and links is not None
+            _commit(outcome, staging / STAGED_ROWS, keys, links, result.rows, user, size)
+        else:
             outcome.batch = _record(outcome, user, size, BatchStatus.REJECTED)
-    elif dry_run:
-        outcome.batch = _record(outcome, user, size, BatchStatus.DRY_RUN, upload_token=upload_token)
-    elif result.table.num_rows and (outcome.ok or valid_rows_only):
-        _commit(outcome, result, user, size)
-    else:
-        outcome.batch = _record(outcome, user, size, BatchStatus.REJECTED)
+    finally:
+        if staging is not None:
+            _unstage(staging)
+        outcome.report_source = None
     outcome.seconds = round(time.monotonic() - started, 2)
     if outcome.batch is not None and not outcome.already_imported:
         FeedBatch.objects.filter(pk=outcome.batch.pk).update(counts=_stored_counts(outcome))
@@ -438,21 +503,44 @@ def report_file(batch: FeedBatch) -> Path:
 
 
 def _write_report(outcome: FeedImportOutcome, batch: FeedBatch) -> None:
-    if not (outcome.errors or outcome.file_error):
+    """The batch's error report: a refused file's reason first, then every row error — copied
+    from the staged report when there is one (it holds them all), else from `errors`."""
+    if not (outcome.errors or outcome.file_error or outcome.report_source):
         return
-    errors = list(outcome.errors)
-    if outcome.file_error:
-        errors.insert(0, RowError("", "", "", outcome.file_error["reason_zh"], outcome.file_error["reason_en"]))
     path = report_file(batch)
-    write_error_report(errors, path)
+    head: list[RowError] = []
+    if outcome.file_error:
+        head.append(RowError("", "", "", outcome.file_error["reason_zh"], outcome.file_error["reason_en"]))
+    staged = outcome.report_source
+    if staged is not None and staged.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with (
+            open(staged, encoding="utf-8-sig", newline="") as src,
+            open(path, "w", encoding="utf-8", newline="") as out,
+        ):
+            rows = csv.reader(src)
+            next(rows, None)  # the staged report's header
+            write_report_csv(chain(report_rows(head), (tuple(r) for r in rows)), out)
+    else:
+        write_error_report([*head, *outcome.errors], path)
     FeedBatch.objects.filter(pk=batch.pk).update(report_path=str(path.relative_to(data_dir())))
     batch.report_path = str(path.relative_to(data_dir()))
 
 
-def _commit(outcome: FeedImportOutcome, result: StandardizedFeed, user: Any, size: int) -> None:
-    """The batch record, its Parquet files and manifest — all or nothing."""
+def _commit(
+    outcome: FeedImportOutcome,
+    rows: Path,
+    keys: dict[str, tuple[int, int]],
+    links: StagedLinks,
+    count: int,
+    user: Any,
+    size: int,
+) -> None:
+    """The batch record, its Parquet files and manifest — all or nothing. The staged rows are
+    linked and written batch by batch (`BatchWriter`: temporary names until all are done)."""
     written: list[str] = []
     manifest = ""
+    writer: BatchWriter | None = None
     try:
         with transaction.atomic():
             batch = FeedBatch.objects.create(
@@ -470,10 +558,12 @@ def _commit(outcome: FeedImportOutcome, result: StandardizedFeed, user: Any, siz
                 counts={},
                 created_by=user if getattr(user, "pk", None) else None,
             )
-            written = write_batch(
-                result.table, data_dir=data_dir(), kind=outcome.kind, county=outcome.county, batch_id=batch.pk
-            )
-            outcome.stored_rows = result.table.num_rows
+            writer = BatchWriter(data_dir=data_dir(), kind=outcome.kind, county=outcome.county, batch_id=batch.pk)
+            for table in linked_batches(rows, keys, links.overrides):
+                writer.write(table)
+            written = writer.close()
+            writer = None
+            outcome.stored_rows = count
             outcome.committed = True
             manifest = write_manifest(data_dir(), batch.pk, _manifest(outcome, batch, user, written))
             create_reviews(batch, outcome.reviews)
@@ -483,6 +573,8 @@ def _commit(outcome: FeedImportOutcome, result: StandardizedFeed, user: Any, siz
             batch.save(update_fields=["storage_paths", "manifest_path", "counts"])
     except IntegrityError:
         # The same file committed concurrently by another request: that one stands.
+        if writer is not None:
+            writer.abort()
         remove_batch(data_dir(), [*written, manifest] if manifest else written)
         outcome.committed, outcome.stored_rows = False, 0
         previous = committed_batch(outcome.kind, outcome.county, outcome.sha256, outcome.sheet)
@@ -490,6 +582,8 @@ def _commit(outcome: FeedImportOutcome, result: StandardizedFeed, user: Any, siz
             _already_imported(outcome, previous)
         return
     except BaseException:
+        if writer is not None:
+            writer.abort()
         remove_batch(data_dir(), [*written, manifest] if manifest else written)
         outcome.committed, outcome.stored_rows = False, 0
         raise

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -70,6 +71,41 @@ def link_batch_rows(table: pa.Table, kind: str, county: str) -> LinkageResult:
     except Exception as exc:  # Splink/DuckDB: whatever went wrong, nothing is stored
         raise LinkageError(f"{type(exc).__name__}: {exc}") from exc
     return LinkageResult(outcome.table, outcome.reviews, outcome.summary)
+
+
+@dataclass
+class StagedLinks:
+    """The links of a staged batch beyond `link_exact`'s (by row id), its review items and
+    link counts (`engine.feeds.linking.link_counts`)."""
+
+    overrides: pa.Table
+    reviews: list[ReviewItem]
+    counts: dict[str, Any]
+    summary: dict[str, Any]
+
+
+def link_staged_rows(rows: Path, kind: str, county: str, keys: dict[str, tuple[int, int]]) -> StagedLinks:
+    """A staged batch (`engine.feeds.sandbox.STAGED_ROWS`) through exact, then probabilistic
+    linkage, without holding it: the exact links are counted reading the ID hashes alone; only
+    when rows are left unmatched and the county has members are the columns linkage compares
+    read (all rows: they set the batch's prior) and linked as `link_batch_rows` does. The
+    rows themselves get their links when they are written (`engine.feeds.linking.linked_batches`)."""
+    from engine.feeds.linking import exact_counts, link_overrides, linkage_rows, no_overrides
+
+    counts = exact_counts(rows, keys)
+    if not links_people(kind) or not counts["unmatched"]:
+        return StagedLinks(no_overrides(), [], counts, {})
+    from shouwang.registry.snapshot import member_snapshot
+
+    registry = member_snapshot(county)
+    if not registry.num_rows:
+        return StagedLinks(no_overrides(), [], counts, {})
+    table = linkage_rows(rows, keys, kind)
+    try:
+        outcome = link_probabilistic(table, registry, places=county_places(county), kind=kind)
+    except Exception as exc:  # Splink/DuckDB: whatever went wrong, nothing is stored
+        raise LinkageError(f"{type(exc).__name__}: {exc}") from exc
+    return StagedLinks(link_overrides(outcome.table), outcome.reviews, link_counts(outcome.table), outcome.summary)
 
 
 def county_places(county: str) -> pa.Table:
