@@ -69,8 +69,9 @@ class ParquetSink:
     `keep` errors and the counts stay in memory. `close` finishes both files (an empty file
     of `schema` when no row was kept); `discard` removes them."""
 
-    def __init__(self, rows_path: Path, report_path: Path, *, keep: int = KEEP_ERRORS) -> None:
-        self.rows_path, self.report_path, self.keep = Path(rows_path), Path(report_path), keep
+    def __init__(self, rows_path: Path, report_path: Path, *, keep: int | None = None) -> None:
+        self.rows_path, self.report_path = Path(rows_path), Path(report_path)
+        self.keep = KEEP_ERRORS if keep is None else keep
         self._writer: pq.ParquetWriter | None = None
         self._report: TextIO | None = None
         self._csv: Any = None

@@ -85,6 +85,40 @@ def test_a_failure_mid_commit_leaves_no_half_batch(persona, data_dir, monkeypatc
     assert parquet_files(data_dir) == []
 
 
+def test_a_failure_while_the_rows_are_written_leaves_nothing(persona, data_dir, monkeypatch):
+    from engine.feeds.storage import BatchWriter
+
+    real = BatchWriter.write
+    calls = []
+
+    def flaky(self, table):
+        calls.append(1)
+        real(self, table)
+        raise OSError("disk full")
+
+    monkeypatch.setattr(BatchWriter, "write", flaky)
+    with pytest.raises(OSError):
+        run(good_claims(3), persona("department_officer"))
+    assert calls and not FeedBatch.objects.exists()
+    assert [p for p in data_dir.rglob("*") if p.is_file()] == []
+    assert not (data_dir / "feed-staging").exists()
+
+
+def test_a_file_with_more_errors_than_are_kept_reports_them_all(persona, data_dir, settings, monkeypatch):
+    from shouwang.core.uploads import read_report_rows
+
+    settings.FEED_PARSE_SANDBOX = False  # (so that the smaller limit reaches the parser)
+    monkeypatch.setattr("engine.feeds.sinks.KEEP_ERRORS", 5)
+    rows = [[idn(i), "甲", "2025-01-15", "门诊", "-1" if i % 2 else "100", "30"] for i in range(1, 41)]
+    outcome = run(claims_csv(rows), persona("department_officer"), dry_run=True)
+    assert outcome.stats.rejected == 20 and len(outcome.errors) == 5
+    assert outcome.error_count == 20 and outcome.errors_truncated
+    report = read_report_rows(data_dir / outcome.batch.report_path)
+    assert len(report) == 20 and [r[0] for r in report] == [str(i + 1) for i in range(1, 41, 2)]
+    assert outcome.batch.counts["error_count"] == 20
+    assert not (data_dir / "feed-staging").exists()
+
+
 def test_withdrawal_by_the_uploader_removes_the_files_and_is_audited(persona, data_dir):
     user = persona("department_officer")
     batch = run(good_claims(3), user).batch

@@ -65,6 +65,22 @@ def test_the_cli_takes_the_county_of_its_user_and_exits_non_zero_on_rejection(pe
     assert error is None and result["committed"] and result["stored"] == 1
 
 
+def test_the_cli_report_holds_every_error_when_the_outcome_keeps_the_first(
+    persona, data_dir, tmp_path, settings, monkeypatch
+):
+    settings.FEED_PARSE_SANDBOX = False  # (so that the smaller limit reaches the parser)
+    monkeypatch.setattr("engine.feeds.sinks.KEEP_ERRORS", 3)
+    rows = [[idn(i), "甲", "2025-01-15", "门诊", "-1", "30"] for i in range(1, 13)]
+    for name in ("errors.csv", "errors.xlsx"):
+        report = tmp_path / name
+        result, error = cli(tmp_path, claims_csv(rows), "--county", COUNTY, "--dry-run", "--report", str(report))
+        assert error is not None and result["error_count"] == 12 and len(result["errors"]) == 3
+        if name.endswith(".csv"):
+            assert len(report.read_text(encoding="utf-8-sig").splitlines()) == 13
+        else:
+            assert load_workbook(report).active.max_row == 13
+
+
 def test_the_cli_dry_run_and_its_arguments(persona, data_dir, tmp_path):
     result, error = cli(tmp_path, good_claims(2), "--county", COUNTY, "--dry-run")
     assert error is None and result["status"] == "dry_run"

@@ -9,6 +9,7 @@ Chinese message when the file is rejected (or, in a dry run, has errors).
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -16,7 +17,7 @@ from django.core.management.base import BaseCommand, CommandError
 from engine.schemas.feeds import FEED_SCHEMAS
 from shouwang.accounts.models import User
 from shouwang.core.progress import progress_bar
-from shouwang.core.uploads import echo_errors, write_report_file
+from shouwang.core.uploads import echo_errors, error_report_xlsx_bytes, read_report_rows, write_report_file
 from shouwang.exchange.actions import FeedImportOutcome, do_import_feed
 from shouwang.exchange.models import Channel
 
@@ -70,7 +71,7 @@ class Command(BaseCommand):
                 progress=progress,
             )
             if report and (outcome.errors or outcome.file_error):
-                write_report_file(outcome.errors, outcome.file_error, Path(report))
+                _write_report(outcome, Path(report))
             if json:
                 summary = outcome.as_dict(max_errors=20)
                 self.stdout.write(_json(summary))
@@ -111,3 +112,18 @@ class Command(BaseCommand):
 
 def _json(obj) -> str:
     return json.dumps(obj, ensure_ascii=False)
+
+
+def _write_report(outcome: FeedImportOutcome, path: Path) -> None:
+    """`--report`: every error — from the batch's report when the outcome holds only the first."""
+    batch = outcome.batch
+    if outcome.errors_truncated and batch is not None and batch.report_path and not outcome.already_imported:
+        from shouwang.exchange.actions import data_dir
+
+        stored = data_dir() / batch.report_path
+        if path.suffix.lower() == ".xlsx":
+            path.write_bytes(error_report_xlsx_bytes(read_report_rows(stored)))
+        else:
+            shutil.copyfile(stored, path)
+        return
+    write_report_file(outcome.errors, outcome.file_error, path)
