@@ -16,6 +16,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import queue
 import tempfile
 import time
 from collections.abc import Iterable, Mapping
@@ -170,6 +171,7 @@ def _sha256(value: Input) -> str:
 
 class Backend(Protocol):
     dialect: str
+    parallel: int  # rules the run may query at the same time (from as many threads)
 
     def register(self, name: str, source: Source) -> None: ...
 
@@ -201,10 +203,12 @@ class DuckDBBackend:
 
     Parquet inputs become views over DuckDB's own reader (faster than scanning them through
     Arrow), allowed by path before external access is switched off; Arrow tables are
-    registered as they are.
+    registered as they are. Rules run two at a time, on two connections to the one database:
+    most are small queries that keep one core busy.
     """
 
     dialect = "duckdb"
+    parallel = 2
 
     def __init__(self, threads: int | None = None, memory_limit: str | None = None) -> None:
         config: dict[str, str | bool | int | float | list[str]] = {
@@ -222,6 +226,9 @@ class DuckDBBackend:
         self.allowed: list[str] = []
         self.views: list[tuple[str, str]] = []
         self.keyed: list[str] = []  # relations with a member_key column
+        self.arrow: dict[str, pa.Table] = {}  # registered per connection
+        self.connections = [self.con]
+        self.free: queue.SimpleQueue[duckdb.DuckDBPyConnection] = queue.SimpleQueue()
 
     def register(self, name: str, source: Source) -> None:
         # `name` is a known relation (registry input or feed kind, checked by the caller) and
@@ -230,6 +237,7 @@ class DuckDBBackend:
         if "member_key" in source.schema.names:
             self.keyed.append(name)
         if source.table is not None:
+            self.arrow[f"input_{name}"] = source.table
             self.con.register(f"input_{name}", source.table)
             self.views.append((name, f"SELECT *{extra} FROM input_{name}"))  # noqa: S608
             return
@@ -247,8 +255,16 @@ class DuckDBBackend:
         self.con.execute("SET enable_external_access = false")
         for name, sql in self.views:
             self.con.execute(f'CREATE VIEW "{name}" AS {sql}')
-        self.con.execute(f"SET perfect_ht_threshold = {self._member_key_bits()}")
+        self.con.execute(f"SET GLOBAL perfect_ht_threshold = {self._member_key_bits()}")
+        for _ in range(self.parallel - 1):  # the views and tables are the database's, not a connection's
+            cursor = self.con.cursor()
+            cursor.execute("SET enable_progress_bar = false")
+            for name, table in self.arrow.items():
+                cursor.register(name, table)
+            self.connections.append(cursor)
         self.con.execute("SET lock_configuration = true")
+        for connection in self.connections:
+            self.free.put(connection)
 
     def _member_key_bits(self) -> int:
         """Bits spanned by the member keys of every input (from the Parquet statistics), 12–24."""
@@ -261,18 +277,25 @@ class DuckDBBackend:
         return min(bits, PERFECT_HASH_BITS)
 
     def materialize(self, name: str, sql: str) -> None:
-        # In memory: a temporary table is no file, so it is allowed with external access off.
-        self.con.execute(f'CREATE TEMPORARY TABLE "{name}" AS {sql}')
+        # A table of the in-memory database (every connection reads it): no file, so it is
+        # allowed with external access off.
+        self.con.execute(f'CREATE TABLE "{name}" AS {sql}')
 
     def table(self, name: str, table: pa.Table) -> None:
         """A small Arrow table the run made (keys to look up), readable by name."""
-        self.con.register(name, table)
+        for connection in self.connections:
+            connection.register(name, table)
 
     def query(self, sql: str) -> pa.Table:
-        return self.con.sql(sql).to_arrow_table()
+        connection = self.free.get()  # one query per connection at a time
+        try:
+            return connection.sql(sql).to_arrow_table()
+        finally:
+            self.free.put(connection)
 
     def close(self) -> None:
-        self.con.close()
+        for connection in reversed(self.connections):
+            connection.close()
 
 
 def local_spark_session(threads: int = 2, memory: str = "1g") -> Any:
@@ -310,6 +333,7 @@ class SparkBackend:
     """
 
     dialect = "spark"
+    parallel = 1  # Spark parallelises each query itself
 
     def __init__(self, spark: Any = None) -> None:
         self.spark = spark if spark is not None else local_spark_session()
@@ -576,6 +600,16 @@ def _with_rows(table: pa.Table, rows: pa.Table, count_name: str) -> pa.Table:
     return table.append_column("batch_ids", pc.take(rows.column("batch_ids"), at))
 
 
+def _timed_query(engine: Backend, rule: Rule, values: Mapping[str, Any]) -> tuple[pa.Table, float]:
+    sql = render_sql(rule, values, engine.dialect)
+    started = time.perf_counter()
+    try:
+        result = engine.query(sql)
+    except (duckdb.Error, ScreeningError) as exc:
+        raise ScreeningError(f"rule {rule.id} failed: {exc}") from exc
+    return result, time.perf_counter() - started
+
+
 def _timed_warning_table(rule: Rule, table: pa.Table, params: ResolvedParameters) -> tuple[pa.Table, float]:
     started = time.perf_counter()
     return _warning_table(rule, table, params), time.perf_counter() - started
@@ -688,18 +722,22 @@ def evaluate_rules(
             timings[name] = round(time.perf_counter() - derived_started, 4)
         waiting: dict[str, list[tuple[Rule, pa.Table]]] = {}  # findings waiting for their rows, by Derived
         rules_started = time.perf_counter()
-        for rule in runnable:
-            sql = render_sql(rule, values, engine.dialect)
-            rule_started = time.perf_counter()
-            try:
-                result = engine.query(sql)
-            except (duckdb.Error, ScreeningError) as exc:
-                raise ScreeningError(f"rule {rule.id} failed: {exc}") from exc
-            timings[rule.id] = time.perf_counter() - rule_started
-            if rule.rows_of:
-                waiting.setdefault(rule.rows_of, []).append((rule, result))
-            else:
-                building[rule.id] = evidence.submit(_timed_warning_table, rule, result, params)
+        # A backend that queries one rule at a time (Spark) is asked from this thread, as ever.
+        querying = ThreadPoolExecutor(engine.parallel, "screening-query") if engine.parallel > 1 else None
+        try:
+            asked = {
+                rule.id: querying.submit(_timed_query, engine, rule, values) if querying else None for rule in runnable
+            }
+            for rule in runnable:
+                future = asked[rule.id]
+                result, timings[rule.id] = future.result() if future else _timed_query(engine, rule, values)
+                if rule.rows_of:
+                    waiting.setdefault(rule.rows_of, []).append((rule, result))
+                else:
+                    building[rule.id] = evidence.submit(_timed_warning_table, rule, result, params)
+        finally:
+            if querying:
+                querying.shutdown(cancel_futures=True)
         for name, findings in waiting.items():
             rows_started = time.perf_counter()
             try:
