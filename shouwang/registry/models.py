@@ -72,7 +72,11 @@ class Household(models.Model):
         verbose_name = _("农户")
         verbose_name_plural = _("农户")
         ordering = ["number"]
-        indexes = [models.Index(fields=["village", "number"])]
+        indexes = [
+            models.Index(fields=["village", "number"]),
+            # The monitored households of an area without reading them (inbox), and in list order.
+            models.Index(fields=["monitoring_state", "village", "number", "id"], name="household_state_village"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=~models.Q(household_type="脱贫户") | models.Q(poverty_exit_year__isnull=False),
