@@ -300,7 +300,10 @@ def _lapse(run: ScreeningRun, warnings: pa.Table, households: pa.Table, rules_ru
 
 def _upsert(run: ScreeningRun, warnings: pa.Table, members: pa.Table, households: pa.Table) -> dict[str, int]:
     counts = {"new": 0, "unchanged": 0, "updated": 0, "reopened": 0, "suppressed": 0}
-    household_keys = set(households.column("household_key").to_pylist())
+    village_of = dict(
+        zip(households.column("household_key").to_pylist(), households.column("village_code").to_pylist(), strict=True)
+    )
+    household_keys = set(village_of)
     member_keys = set(members.column("member_key").to_pylist())
     rows = [r for r in warnings.to_pylist() if r["household_key"] in household_keys]
     if not rows:
@@ -326,6 +329,7 @@ def _upsert(run: ScreeningRun, warnings: pa.Table, members: pa.Table, households
             create.append(
                 Warning(
                     household_id=r["household_key"],
+                    village_id=village_of[r["household_key"]],
                     member_id=member_key,
                     rule_id=r["rule_id"],
                     period=r["period"],

@@ -118,12 +118,20 @@ class ScreeningRun(models.Model):
 
 
 class Warning(models.Model):
-    """预警线索: a finding of one rule for one household and period, with the figures that fired it."""
+    """预警线索: a finding of one rule for one household and period, with the figures that fired it.
 
-    region_field = "household__village__pk"
+    `village` repeats the household's (a household never moves village): scoping, the counts
+    by rule and colour and the order of the list read the warnings alone, not a province's
+    2.7 million households as well.
+    """
+
+    region_field = "village__pk"
 
     household = models.ForeignKey(
         "registry.Household", verbose_name=_("农户"), on_delete=models.CASCADE, related_name="warnings"
+    )
+    village = models.ForeignKey(
+        "regions.Region", verbose_name=_("所在村"), on_delete=models.PROTECT, related_name="+", editable=False
     )
     member = models.ForeignKey(
         "registry.Member",
@@ -171,10 +179,28 @@ class Warning(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["household", "rule_id", "period"], name="one_warning_per_rule_period"),
         ]
-        indexes = [models.Index(fields=["status", "severity"])]
+        indexes = [
+            models.Index(fields=["status", "severity"]),
+            # The list's order, read from the index (a province has some 200,000 warnings).
+            models.Index(
+                fields=["status", "-last_run", "village", "household", "rule_id", "period"], name="warning_list_order"
+            ),
+            # Open warnings of an area: the badges' counts, the page count and what is overdue
+            # in the inbox come from this index alone.
+            models.Index(
+                fields=["village", "rule_id", "severity", "created_at", "household", "id"],
+                condition=models.Q(status="open"),
+                name="open_warnings_by_village",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.rule_id} {self.period} #{self.household_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.village_id is None and self.household_id is not None:
+            self.village_id = self.household.village_id
+        super().save(*args, **kwargs)
 
 
 class Grade(models.TextChoices):

@@ -7,7 +7,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -18,7 +17,8 @@ from django.views import View
 from engine.screening import ALL_RULES, RULES_BY_ID
 from shouwang.accounts.models import current_user
 from shouwang.accounts.roles import Capability
-from shouwang.core.scoping import RegionScopedQuerySet, access_object
+from shouwang.core.paging import CappedPaginator
+from shouwang.core.scoping import RegionScopedQuerySet, access_object, subtree
 from shouwang.jobs.models import Job, JobStatus
 from shouwang.jobs.runner import do_enqueue_job
 from shouwang.monitoring.models import OPEN_STEPS
@@ -56,7 +56,7 @@ def visible_runs(user: Any) -> Any:
         return ScreeningRun.objects.none()
     prefix = user.region_prefix
     above = [prefix[:n] for n in (2, 4, 6, 9) if n < len(prefix)]
-    return ScreeningRun.objects.filter(Q(region__pk__startswith=prefix) | Q(region__pk__in=above))
+    return ScreeningRun.objects.filter(subtree("region__pk", prefix) | Q(region__pk__in=above))
 
 
 def default_year() -> int:
@@ -78,9 +78,13 @@ class WarningListView(View):
             status = ""
         village = request.GET.get("village", "")
         if village.isdigit():
-            qs = qs.filter(household__village__pk__startswith=village)
-        by_rule = dict(qs.order_by().values_list("rule_id").annotate(n=Count("pk")))
-        by_severity = dict(qs.order_by().values_list("severity").annotate(n=Count("pk")))
+            qs = qs.filter(subtree("village__pk", village))
+        # One pass over the area's warnings for both sets of badges.
+        by_rule: dict[str, int] = {}
+        by_severity: dict[str, int] = {}
+        for rule_id, colour, n in qs.order_by().values_list("rule_id", "severity").annotate(n=Count("pk")):
+            by_rule[rule_id] = by_rule.get(rule_id, 0) + n
+            by_severity[colour] = by_severity.get(colour, 0) + n
         rule = request.GET.get("rule", "")
         if rule in RULES_BY_ID:
             qs = qs.filter(rule_id=rule)
@@ -91,10 +95,11 @@ class WarningListView(View):
             qs = qs.filter(severity=severity)
         else:
             severity = ""
-        qs = qs.select_related("household__village", "member").order_by(
-            "status", "-last_run_id", "household__village_id", "household_id", "rule_id", "period"
+        # Sorted on the warnings' own columns; the page's 50 households and members come after.
+        qs = qs.prefetch_related("household__village", "member").order_by(
+            "status", "-last_run_id", "village_id", "household_id", "rule_id", "period"
         )
-        page = Paginator(qs, 50).get_page(request.GET.get("page"))
+        page = CappedPaginator(qs, 50).get_page(request.GET.get("page"))
         rows = [
             {
                 "w": w,
