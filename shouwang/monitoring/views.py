@@ -23,6 +23,7 @@ from django.views import View
 from shouwang.accounts.models import current_user
 from shouwang.accounts.roles import Capability
 from shouwang.core.audit import record_event
+from shouwang.core.paging import CappedPaginator
 from shouwang.core.scoping import access_object
 from shouwang.monitoring import inbox
 from shouwang.monitoring import procedure as p
@@ -82,14 +83,17 @@ class CaseListView(View):
         kind = request.GET.get("kind", "")
         if kind in CaseKind.values:
             qs = qs.filter(kind=kind)
-        cases = list(qs.order_by("due_on", "id")[:500])
+        # Fifty a page (a province has tens of thousands of open cases); the count stops at 10,000.
+        page = CappedPaginator(qs.order_by("due_on", "id"), 50).get_page(request.GET.get("page"))
         today = timezone.localdate()
-        rows = [{"case": c, "colour": inbox.urgency(c.due_on, today) if c.is_open else ""} for c in cases]
+        rows = [{"case": c, "colour": inbox.urgency(c.due_on, today) if c.is_open else ""} for c in page]
         return render(
             request,
             "monitoring/case_list.html",
             {
                 "rows": rows,
+                "page_obj": page,
+                "is_paginated": page.has_other_pages(),
                 "step": step,
                 "kind": kind,
                 "steps": Step.choices,
