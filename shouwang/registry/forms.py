@@ -11,6 +11,8 @@ import re
 from typing import Any, cast
 
 from django import forms
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop, pgettext_lazy
 
@@ -103,10 +105,50 @@ def region_choices(region: Region | None, *, depth: int = 2) -> list[tuple[str, 
     return choices
 
 
+class PlainSelect(forms.Select):
+    """A select written out in Python, the same markup as Django's templates give it.
+
+    Django renders every option through two included templates (~0.3 ms each): a county's
+    region filter lists some 600 townships and villages, which made the household list spend
+    most of its time drawing one select.
+    """
+
+    def render(self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None) -> str:
+        widget = self.get_context(name, value, attrs)["widget"]
+        parts = [format_html('<select name="{}"{}>', widget["name"], _attrs(widget["attrs"]))]
+        for group_name, options, _index in widget["optgroups"]:
+            if group_name:
+                parts.append(format_html('\n  <optgroup label="{}">', group_name))
+            for option in options:
+                parts.append(
+                    format_html(
+                        '\n  <option value="{}"{}>{}</option>\n',
+                        str(option["value"]),
+                        _attrs(option["attrs"]),
+                        option["label"],
+                    )
+                )
+            if group_name:
+                parts.append("\n  </optgroup>")
+        parts.append("\n</select>")
+        return mark_safe("".join(parts))  # noqa: S308 - every part escaped above
+
+
+def _attrs(attrs: dict[str, Any]) -> str:
+    """Django's attrs.html: `name="value"`, a bare name for True, nothing for False."""
+    out = []
+    for key, value in attrs.items():
+        if value is True:
+            out.append(format_html(" {}", key))
+        elif value is not False:
+            out.append(format_html(' {}="{}"', key, str(value)))
+    return mark_safe("".join(out))  # noqa: S308 - escaped by format_html
+
+
 class HouseholdFilterForm(forms.Form):
     """The household list's filters; every value is optional and validated against the scope."""
 
-    region = forms.ChoiceField(label=_("乡镇/村"), required=False)
+    region = forms.ChoiceField(label=_("乡镇/村"), required=False, widget=PlainSelect)
     household_type = forms.ChoiceField(label=_("户类型"), required=False, choices=_blank_first(c.HOUSEHOLD_TYPES))
     monitoring_state = forms.ChoiceField(label=_("监测状态"), required=False, choices=_blank_first(c.MONITORING_STATES))
     housing_unsafe = forms.BooleanField(label=_("仅住房不安全（C/D级）"), required=False)

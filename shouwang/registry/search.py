@@ -4,7 +4,9 @@
 are two to four characters, so an index of the characters themselves does the work: the GIN
 index `registry_member_name_chars` on `string_to_array(name, NULL)` (migration 0004) finds the
 names holding every character of the query (`@>`), and the LIKE keeps those that hold them in
-that order — the same rows as the LIKE alone. Elsewhere (SQLite) the LIKE alone.
+that order — the same rows as the LIKE alone. Elsewhere (SQLite), and within a township or a
+village (a few thousand members, read faster through their households than through the
+index's long lists of common characters), the LIKE alone.
 """
 
 from __future__ import annotations
@@ -29,10 +31,14 @@ class HasAllChars(Func):
         return f"string_to_array(({sql})::text, NULL::text) @> %s::text[]", [*params, self.chars]
 
 
-def name_contains(field: str, text: str) -> Any:
-    """A filter: the name in `field` contains `text`."""
+# Scopes with a code this long or longer (townships, villages) do without the index.
+NARROW_SCOPE = 9
+
+
+def name_contains(field: str, text: str, scope: str = "") -> Any:
+    """A filter: the name in `field` contains `text`; `scope` is the code searched within."""
     plain = Q(**{f"{field}__contains": text})
     chars = sorted(set(text))
-    if connection.vendor != "postgresql" or not chars:
+    if connection.vendor != "postgresql" or not chars or len(scope) >= NARROW_SCOPE:
         return plain
     return plain & Q(HasAllChars(F(field), chars))

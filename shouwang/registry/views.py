@@ -157,7 +157,9 @@ class HouseholdListView(ListView):
             qs = qs.filter(housing_grade__in=c.UNSAFE_HOUSING)
         # The members first (an index finds them), then their households.
         if data["name"]:
-            qs = qs.filter(pk__in=Member.objects.filter(name_contains("name", data["name"])).values("household_id"))
+            scope = data["region"] or current_user(self.request).region_prefix or ""
+            members = Member.objects.filter(name_contains("name", data["name"], scope))
+            qs = qs.filter(pk__in=members.values("household_id"))
         if data["id_tail"]:
             qs = qs.filter(pk__in=Member.objects.filter(tail_matches(data["id_tail"])).values("household_id"))
         return qs
@@ -409,7 +411,7 @@ class MemberSearchView(ListView):
             return qs.filter(id_number_hash=protector().hash(idn.value))
         if ID_TAIL.match(q) and len(q) <= 4:
             return qs.filter(tail_matches(q.upper()))
-        return qs.filter(name_contains("name", q))
+        return qs.filter(name_contains("name", q, current_user(self.request).region_prefix or ""))
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         ctx = super().get_context_data(**kwargs)

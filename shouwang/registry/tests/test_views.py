@@ -317,6 +317,10 @@ def test_member_search_by_part_of_a_name_keeps_the_characters_in_order(client, p
     assert [m.pk for m in client.get(url, {"q": "建平"}).context["members"]] == [first.pk]
     assert {m.pk for m in client.get(url, {"q": "建"}).context["members"]} >= {first.pk, second.pk}
     assert numbers(client.get(LIST, {"name": "平建"})) == {hh.number}
+    # A village searches without the index of characters (`registry.search`): the same rows.
+    login(client, persona("village_cadre"))
+    assert [m.pk for m in client.get(url, {"q": "建平"}).context["members"]] == [first.pk]
+    assert numbers(client.get(LIST, {"name": "平建"})) == {hh.number}
 
 
 def test_member_search_by_name_and_tail_within_scope(client, persona):
@@ -532,3 +536,15 @@ def test_lists_are_forbidden_to_roles_without_registry_access(client, persona, n
     login(client, persona(name))
     assert client.get(LIST).status_code == 403
     assert client.get(reverse("registry:member_search"), {"q": "成员"}).status_code == 403
+
+
+@pytest.mark.parametrize("value", ["", "2", "520526201215", None])
+def test_the_region_select_is_drawn_as_djangos_own_templates_draw_it(value):
+    from django import forms
+
+    from shouwang.registry.forms import PlainSelect
+
+    choices = [("", "全部"), ("A & <b>", [("1", "x"), ("2", 'y"')]), ("520526201215", "\u3000某村 & <i>")]
+    attrs = {"class": "form-select", "data-x": True, "data-off": False}
+    expected = forms.Select(choices=choices, attrs=attrs).render("region", value, attrs={"id": "id_region"})
+    assert PlainSelect(choices=choices, attrs=attrs).render("region", value, attrs={"id": "id_region"}) == expected
