@@ -14,7 +14,7 @@ PORT ?= 8000
 # Test databases: SQLite always; PostgreSQL when TEST_POSTGRES_URL answers (CI sets it).
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: demo serve env-test bench test test-sqlite test-postgres lint typecheck check-seam check-migrations env bench-divisions clean bench-import linkage-quality
+.PHONY: demo serve env-test bench test test-sqlite test-postgres lint typecheck check-seam check-migrations env bench-divisions clean bench-import linkage-quality bench-pages
 
 # uv from pip (a distribution's Python may refuse --user installs without
 # --break-system-packages), else pipx, else astral's installer; otherwise say what to do.
@@ -83,6 +83,20 @@ bench: env-test
 
 bench-import: env
 	$(RUN) python benchmarks/bench_import.py $(if $(ROWS),--rows $(ROWS),)
+
+# Page latency at province scale (issue 6), on PostgreSQL only: fills BENCH_DB (emptied first)
+# with MEMBERS synthetic members of 贵州 (10M ≈ 15 min), refreshes the dashboards' figures,
+# then loads the pages from a second process (Locust). MEMBERS=0 reuses the data already there.
+BENCH_DB ?= postgres://postgres@127.0.0.1:5432/sw_scale
+MEMBERS ?= 10000000
+bench-pages: $(UV)
+	$(UV) sync --frozen --inexact --group bench
+	DATABASE_URL="$(BENCH_DB)" $(RUN) shouwang migrate --no-input -v0
+	DATABASE_URL="$(BENCH_DB)" $(RUN) shouwang load-divisions --region 52
+	@if [ "$(MEMBERS)" != "0" ]; then \
+		DATABASE_URL="$(BENCH_DB)" $(RUN) python benchmarks/province_db.py --members $(MEMBERS) --reset && \
+		DATABASE_URL="$(BENCH_DB)" $(RUN) shouwang refresh-insights; fi
+	DATABASE_URL="$(BENCH_DB)" $(RUN) python benchmarks/bench_pages.py $(if $(USERS),--users $(USERS),) $(if $(DURATION),--duration $(DURATION),)
 
 linkage-quality: env
 	$(RUN) python benchmarks/linkage_quality.py --households $(HOUSEHOLDS)

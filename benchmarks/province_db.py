@@ -1177,7 +1177,7 @@ def loop_tables(
             dismissed = status == "dismissed"
             rows["screening_warning"].append(
                 (
-                    warning_id, h + 1, member, rule, period, str(spec.severity), str(spec.cause),
+                    warning_id, h + 1, vcode(h), member, rule, period, str(spec.severity), str(spec.cause),
                     json.dumps(evidence, ensure_ascii=False), hashlib.sha256(f"{warning_id}".encode()).hexdigest(),
                     status, "", "经入户核实，情况已改善" if dismissed else "", None,
                     ts(created + dt.timedelta(days=5)) if dismissed else None,
@@ -1267,9 +1267,9 @@ def loop_tables(
             "warnings_updated", "warnings_reopened", "warnings_suppressed", "warnings_lapsed", "seconds", "error",
         ),
         "screening_warning": (
-            "id", "household_id", "member_id", "rule_id", "period", "severity", "cause", "evidence", "evidence_hash",
-            "status", "note", "dismissed_reason", "dismissed_by_id", "dismissed_at", "first_run_id", "last_run_id",
-            "created_at", "updated_at",
+            "id", "household_id", "village_id", "member_id", "rule_id", "period", "severity", "cause", "evidence",
+            "evidence_hash", "status", "note", "dismissed_reason", "dismissed_by_id", "dismissed_at", "first_run_id",
+            "last_run_id", "created_at", "updated_at",
         ),
     }  # fmt: skip
     out = {}
