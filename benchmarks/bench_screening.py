@@ -377,7 +377,8 @@ def main() -> None:
         "skipped": engine["skipped"],
         "load_average": [round(x, 2) for x in (*load_before, *load_after)],
         "targets": targets,
-        "targets_met": all(v for v in targets.values() if v is not None),
+        # true only when every target was measured and met; null when none failed but one was not measured
+        "targets_met": False if False in targets.values() else None if None in targets.values() else True,
     }
     print(json.dumps(summary, ensure_ascii=False))
 

@@ -507,7 +507,9 @@ def _batch_lists(column: pa.ChunkedArray) -> pa.Array:
             offsets = pc.subtract(lists.offsets, lists.offsets[0]).cast(pa.int32())
             strings = pa.ListArray.from_arrays(offsets, pc.cast(ids, pa.string()))
             return pc.binary_join_element_wise("[", pc.binary_join(strings, ","), "]", "")
-    return pa.array([_dumps(sorted({int(b) for b in ids if b is not None})) for ids in lists.to_pylist()], pa.string())
+    return pa.array(
+        [_dumps(sorted({int(b) for b in ids or () if b is not None})) for ids in lists.to_pylist()], pa.string()
+    )
 
 
 def _feed_batches(table: pa.Table) -> pa.Array:
