@@ -145,7 +145,7 @@ def parameter_fields(params: ResolvedParameters) -> list[ParameterField]:
         fields.append(
             ParameterField(
                 name=name,
-                label=PARAMETER_LABELS.get(name, name),
+                label=str(PARAMETER_LABELS.get(name, name)),
                 value=pv.value if pv else None,
                 unit=pv.unit if pv else "",
                 grade=pv.grade if pv else "",
