@@ -13,14 +13,15 @@ Across blocks only this is kept, none of it the file's text or rows:
 - per distinct ID number seen, its keyed hash (`_IdHashes`: sorted Arrow runs, ≈ 76 bytes a
   number, at most `ID_CACHE_LIMIT` numbers — beyond it numbers are hashed again in every
   block they occur in);
-- per keyed row kept so far, a 128-bit digest of its key, its line and a 64-bit fingerprint of
-  its values (`_Duplicates`: ≈ 28 bytes a row) — so a row that repeats a row of an earlier
+- per keyed row kept so far, a 96-bit digest of its key, its line and a 64-bit fingerprint of
+  its values (`_Duplicates`: 24 bytes a row) — so a row that repeats a row of an earlier
   block is found, and told exact or conflicting, as the whole-file check told it.
 
 The digests stand in for the values: each column's canonical value has a 64-bit code (an ID
 number as one integer, an amount in cents, a date's ordinal, else the value's hash), mixed
-(splitmix64) with two salts and folded in two ways. Two different keys share a digest with a probability
-around n² / 2¹²⁹ for n rows; the fingerprint tells an exact repeat from a conflicting one.
+(splitmix64) for one fold and taken as it is for the other (of which 32 bits are kept). Two
+different keys share a digest with a probability around n² / 2⁹⁷ for n rows (10⁻¹⁷ for a
+million); the fingerprint tells an exact repeat from a conflicting one.
 """
 
 from __future__ import annotations
@@ -96,9 +97,10 @@ def _positions(n: int) -> pa.Array:
 
 
 class _SortedIndex:
-    """64-bit keys with payload columns, in sorted runs merged as they grow (a log-structured
-    merge), looked up with Arrow's `search_sorted`: a few bytes a key, and no hash table of
-    every key rebuilt per block."""
+    """64-bit keys with payload columns, held as at most two sorted runs — a large one and a
+    small one that takes the new keys and is merged into the large one when it reaches a
+    quarter of its size — and looked up with Arrow's `search_sorted`: a few bytes a key, two
+    binary searches a lookup, and no hash table of every key rebuilt per block."""
 
     def __init__(self) -> None:
         self.runs: list[tuple[pa.Array, dict[str, pa.Array]]] = []
@@ -106,7 +108,7 @@ class _SortedIndex:
 
     def find(self, keys: pa.Array) -> tuple[pa.Array, dict[str, pa.Array]]:
         """Whether each key is held, and its payload (null where not)."""
-        found = pa.array([False] * len(keys), pa.bool_()) if self.runs else None
+        found = pa.array([False] * len(keys), pa.bool_())
         payload: dict[str, pa.Array] = {}
         for run_keys, run_payload in self.runs:
             at = _search(run_keys, keys)
@@ -117,18 +119,22 @@ class _SortedIndex:
                 taken = pc.take(values, at)
                 payload[name] = pc.if_else(hit, taken, payload[name]) if name in payload else _where(hit, taken)
             found = pc.or_(found, hit)
-        return (found if found is not None else pa.array([False] * len(keys), pa.bool_())), payload
+        return found, payload
 
-    def add(self, keys: pa.Array, payload: dict[str, pa.Array]) -> None:
+    def add(self, keys: pa.Array, payload: dict[str, pa.Array], *, is_sorted: bool = False) -> None:
         if not len(keys):
             return
-        order = pc.sort_indices(keys)
-        self.runs.append((pc.take(keys, order), {k: pc.take(v, order) for k, v in payload.items()}))
+        if is_sorted:
+            new = (keys, dict(payload))
+        else:
+            order = pc.sort_indices(keys)
+            new = (pc.take(keys, order), {k: pc.take(v, order) for k, v in payload.items()})
         self.size += len(keys)
-        while len(self.runs) > 1 and len(self.runs[-2][0]) <= 2 * len(self.runs[-1][0]):
-            newer = self.runs.pop()
-            older = self.runs.pop()
-            self.runs.append(_merge(older, newer))
+        if len(self.runs) == 2:
+            new = _merge(self.runs.pop(), new)
+        if len(self.runs) == 1 and 4 * len(new[0]) >= len(self.runs[0][0]):
+            new = _merge(self.runs.pop(), new)
+        self.runs.append(new)
 
 
 def _where(hit: pa.Array, values: pa.Array) -> pa.Array:
@@ -149,19 +155,40 @@ def _search(run: pa.Array, keys: pa.Array) -> pa.Array:
 def _merge(
     older: tuple[pa.Array, dict[str, pa.Array]], newer: tuple[pa.Array, dict[str, pa.Array]]
 ) -> tuple[pa.Array, dict[str, pa.Array]]:
+    """Two sorted runs as one, in one pass: each element's place is its rank in its own run
+    plus the number of the other run's elements before it."""
     a, b = older[0], newer[0]
     if not hasattr(pc, "search_sorted") or not hasattr(pc, "scatter"):
         keys = pa.concat_arrays([a, b])
         order = pc.sort_indices(keys)
         return pc.take(keys, order), {k: pc.take(pa.concat_arrays([older[1][k], newer[1][k]]), order) for k in older[1]}
-    # Each element's place in the merged run: its rank in its own run plus the number of the
-    # other run's elements before it (ties: the older run's first).
-    at_a = pc.add(_positions(len(a)), pc.search_sorted(b, a, side="left"))
-    at_b = pc.add(_positions(len(b)), pc.search_sorted(a, b, side="right"))
-    where = pc.cast(pa.concat_arrays([at_a, at_b]), pa.int64())
-    last = len(a) + len(b) - 1
-    keys = pc.scatter(pa.concat_arrays([a, b]), where, max_index=last)
-    return keys, {k: pc.scatter(pa.concat_arrays([older[1][k], newer[1][k]]), where, max_index=last) for k in older[1]}
+    # b[j] goes right before the first element of `a` greater than it (ties: older first);
+    # a[i] has before it every b[j] placed at or before i — counted, then summed up.
+    i32 = pa.int32()  # (positions: half the bytes of int64; an index holds far fewer than 2**31 keys)
+    before = pc.cast(pc.search_sorted(a, b, side="right"), i32)
+    at_b = pc.add(pc.cast(_positions(len(b)), i32), before)
+    counts = pc.value_counts(before)
+    per_place = pc.fill_null(
+        pc.scatter(pc.cast(counts.field("counts"), i32), counts.field("values"), max_index=len(a)),
+        pa.scalar(0, i32),
+    )
+    shift = pc.cumulative_sum(per_place).slice(0, len(a))
+    del per_place
+    at_a = pc.add(pc.cast(_positions(len(a)), i32), shift)
+    del shift
+    source = pc.inverse_permutation(pa.concat_arrays([at_a, at_b]))  # merged place → input element
+    del at_a, at_b, before
+    # Column by column, each input let go as soon as its merged column is built (a merge holds
+    # one column twice, not the whole index).
+    payload: dict[str, pa.Array] = {}
+    for k in list(older[1]):
+        payload[k] = _merged(older[1].pop(k), newer[1].pop(k), source)
+    return _merged(a, b, source), payload
+
+
+def _merged(a: pa.Array, b: pa.Array, source: pa.Array) -> pa.Array:
+    merged = pc.take(pa.chunked_array([a, b]), source)
+    return merged.chunk(0) if merged.num_chunks == 1 else merged.combine_chunks()
 
 
 # -- ID numbers: keyed hashes remembered compactly ----------------------------------------------
@@ -304,8 +331,13 @@ def _hashes_by_id(
 # -- duplicates across blocks -------------------------------------------------------------------
 
 
+def _low32(values: pa.Array) -> pa.Array:
+    return pc.cast(pc.bit_wise_and(values, _u64(0xFFFFFFFF)), pa.uint32())
+
+
 class _Duplicates:
-    """The keyed rows kept so far, by a 128-bit digest of their key: line and fingerprint."""
+    """The keyed rows kept so far, by a 96-bit digest of their key (64 bits the index key,
+    32 bits checked on a hit): line and fingerprint — 24 bytes a row."""
 
     def __init__(self) -> None:
         self.index = _SortedIndex()
@@ -326,27 +358,30 @@ class _Duplicates:
         earlier block or earlier in this one. The block's other rows are remembered (unless
         `remember` is false: the file's last block)."""
         out: list[tuple[int, str, bool]] = []
-        found, before = self.index.find(a)
+        found, before = self.index.find(a) if self.index.runs else (None, {})
         if before:
-            found = pc.fill_null(pc.and_(found, pc.equal(before["b"], b)), False)
+            found = pc.fill_null(pc.and_(found, pc.equal(before["b"], _low32(b))), False)
             for k in pc.indices_nonzero(found).to_pylist():
                 same = before["fp"][k].as_py() == fingerprint[k].as_py()
                 out.append((int(rows[k].as_py()), str(before["line"][k].as_py()), same))
-        rest = pc.invert(found)
-        new = rest
-        rest_at = pc.indices_nonzero(rest)
-        rest_a = pc.take(a, rest_at)
-        counts = pc.value_counts(rest_a)
-        repeated = counts.field("values").filter(pc.greater(counts.field("counts"), 1))
-        if len(repeated):
-            at = pc.filter(rest_at, pc.is_in(rest_a, value_set=repeated))
+        # The rest, sorted by digest: repeats within the block are neighbours, and the sorted
+        # run is what the index takes.
+        some = found is not None and found.true_count
+        at = pc.indices_nonzero(pc.invert(found)) if some else _positions(len(a))
+        order = pc.take(at, pc.sort_indices(pc.take(a, at)))
+        sorted_a = pc.take(a, order)
+        n = len(sorted_a)
+        repeats = pc.equal(sorted_a.slice(1), sorted_a.slice(0, n - 1)) if n > 1 else None
+        if repeats is not None and pc.any(repeats).as_py():
+            repeated = pc.unique(pc.filter(sorted_a.slice(1), repeats))
+            involved = pc.filter(at, pc.is_in(pc.take(a, at), value_set=repeated))  # in file order
             firsts: dict[tuple[int, int], tuple[int, int]] = {}
             again: list[int] = []
             for k, ka, kb, fp in zip(
-                at.to_pylist(),
-                pc.take(a, at).to_pylist(),
-                pc.take(b, at).to_pylist(),
-                pc.take(fingerprint, at).to_pylist(),
+                involved.to_pylist(),
+                pc.take(a, involved).to_pylist(),
+                pc.take(b, involved).to_pylist(),
+                pc.take(fingerprint, involved).to_pylist(),
                 strict=True,
             ):
                 first = firsts.setdefault((ka, kb), (k, fp))  # in file order: the first is the earliest
@@ -355,18 +390,19 @@ class _Duplicates:
                     row = int(rows[k].as_py())
                     out.append((row, lines[int(rows[first[0]].as_py())].as_py(), first[1] == fp))
             if again:
-                new = pc.and_(rest, pc.invert(pc.is_in(_positions(len(a)), value_set=pa.array(again, _U64))))
+                order = pc.filter(order, pc.invert(pc.is_in(order, value_set=pa.array(again, _U64))))
+                sorted_a = pc.take(a, order)
         if remember:
             if numbers is None:
                 raise ValueError("rows to remember need their line numbers")
-            keep = pc.indices_nonzero(new)
             self.index.add(
-                pc.take(a, keep),
+                sorted_a,
                 {
-                    "b": pc.take(b, keep),
-                    "line": pc.take(pc.take(numbers, rows), keep),
-                    "fp": pc.take(fingerprint, keep),
+                    "b": _low32(pc.take(b, order)),
+                    "line": pc.take(numbers, pc.take(rows, order)),
+                    "fp": pc.take(fingerprint, order),
                 },
+                is_sorted=True,
             )
         return sorted(out)
 
@@ -535,9 +571,11 @@ class BlockFinisher:
                 parts_a.append(self._code(j, ids[j], per_id, "a"))
                 parts_b.append(self._code(j, ids[j], per_id, "b"))
             else:
+                # Mixed for one fold, plain for the other: two keys that differ share both
+                # digests only if they collide in a well-spread hash and in an exact fold.
                 code = self._code(j, ids[j], per_id, "a")
                 parts_a.append(_mix(code, _SALT[0]))
-                parts_b.append(_mix(code, _SALT[1]))
+                parts_b.append(code)
         return _fold(parts_a, _FOLD[0]), _fold(parts_b, _FOLD[1])
 
     def _key_value(self, columns: list[pa.Array], id_values: pa.Array | None, row: int) -> Any:
