@@ -334,7 +334,8 @@ STAGED_BATCH_ROWS = 65_536
 def staged_batches(path: Path, columns: list[str] | None = None) -> Iterator[pa.Table]:
     """The rows of a staged (or any) Parquet file, `STAGED_BATCH_ROWS` at a time, with the
     file's schema (nullability, metadata); only `columns` when given (those the file has)."""
-    file = pq.ParquetFile(path)
+    # (pre_buffer would keep every row group's column chunks read so far until the end)
+    file = pq.ParquetFile(path, pre_buffer=False)
     schema = file.schema_arrow
     if columns is not None:
         columns = [c for c in columns if c in schema.names]
