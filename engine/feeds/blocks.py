@@ -211,12 +211,12 @@ class _IdHashes:
         self.hash_id = fast_id_hasher(protector)
         self.index = _SortedIndex()
 
-    def of(self, numbers: pa.Array) -> dict[str, pa.Array]:
+    def of(self, numbers: pa.Array, *, remember: bool = True) -> dict[str, pa.Array]:
         """`id_hash`, `a`, `b` for distinct, non-null, normalised numbers."""
         keys = _id_keys(numbers)
-        return {"id_hash": self.hashes(numbers, keys), **_id_codes(keys)}
+        return {"id_hash": self.hashes(numbers, keys, remember=remember), **_id_codes(keys)}
 
-    def hashes(self, numbers: pa.Array, keys: pa.Array) -> pa.Array:
+    def hashes(self, numbers: pa.Array, keys: pa.Array, *, remember: bool = True) -> pa.Array:
         if not len(numbers):
             return pa.array([], pa.string())
         found, payload = self.index.find(keys)
@@ -224,7 +224,7 @@ class _IdHashes:
         if not pc.any(missing).as_py():
             return payload["id_hash"]
         new = pa.array([self.hash_id(v) for v in pc.filter(numbers, missing).to_pylist()], pa.string())
-        if self.index.size + len(new) <= ID_CACHE_LIMIT:
+        if remember and self.index.size + len(new) <= ID_CACHE_LIMIT:
             self.index.add(pc.filter(keys, missing), {"id_hash": new})
         if not payload:
             return new
@@ -477,26 +477,17 @@ class BlockFinisher:
         if per_id is None:
             per_id = {}
             if id_at is not None and id_values is not None:
-                per_id = {k: _with_blank(v) for k, v in self.hashes.of(id_values.slice(1)).items()}
+                coded = self.hashes.of(id_values.slice(1), remember=not last)
+                per_id = {k: _with_blank(v) for k, v in coded.items()}
         dup_rows: list[int] = []
         conflicting = 0
         if self.key_at:
-            keyed = reduce(pc.and_, [pc.not_equal(columns[j], 0) for j in self.key_at], valid)
-            rows = pc.indices_nonzero(keyed)
-            if len(rows):
-                ids = [pc.take(c, rows) for c in columns]
-                a, b = self._digest(ids, per_id)
-                # (the fingerprint only tells rows of one key apart: a plain fold of the codes)
-                fingerprint = _fold([self._code(j, ids[j], per_id, "a") for j in range(len(columns))], _FOLD[2])
-                first_key = self.schema.column(self.key[0])
-                for row, first_line, same in self.duplicates.find(
-                    rows, a, b, fingerprint, lines, numbers, remember=not last
-                ):
-                    stats.duplicates += 1
-                    conflicting += 0 if same else 1
-                    value = self._key_value(columns, id_values, row)
-                    events.append((row, [_duplicate(lines[row].as_py(), first_line, same, self, first_key, value)]))
-                    dup_rows.append(row)
+            repeats = self._repeats(columns, valid, lines, numbers, id_values, per_id, last=last)
+            for row, error in repeats:
+                stats.duplicates += 1
+                conflicting += 0 if error.warning else 1
+                events.append((row, [error]))
+                dup_rows.append(row)
         dup = (
             pc.is_in(_positions(n), value_set=pa.array(dup_rows, _U64))
             if dup_rows
@@ -538,6 +529,35 @@ class BlockFinisher:
                 state.errors.clear()  # (a stream's ID state keeps nothing else)
             elif len(state.by_raw) > STATE_LIMIT:
                 state.forget()
+
+    def _repeats(
+        self,
+        columns: list[pa.Array],
+        valid: pa.Array,
+        lines: pa.Array,
+        numbers: pa.Array | None,
+        id_values: pa.Array | None,
+        per_id: dict[str, pa.Array],
+        *,
+        last: bool,
+    ) -> list[tuple[int, RowError]]:
+        """The block's rows whose key came before, with their errors (in a method of its own:
+        its digests are let go before the block's rows are built)."""
+        keyed = reduce(pc.and_, [pc.not_equal(columns[j], 0) for j in self.key_at], valid)
+        rows = pc.indices_nonzero(keyed)
+        if not len(rows):
+            return []
+        everyone = len(rows) == len(lines)  # (then the columns themselves, not a copy)
+        ids = columns if everyone else [pc.take(c, rows) for c in columns]
+        a, b = self._digest(ids, per_id)
+        # (the fingerprint only tells rows of one key apart: a plain fold of the codes)
+        fingerprint = _fold([self._code(j, ids[j], per_id, "a") for j in range(len(columns))], _FOLD[2])
+        first_key = self.schema.column(self.key[0])
+        out = []
+        for row, first_line, same in self.duplicates.find(rows, a, b, fingerprint, lines, numbers, remember=not last):
+            value = self._key_value(columns, id_values, row)
+            out.append((row, _duplicate(lines[row].as_py(), first_line, same, self, first_key, value)))
+        return out
 
     def result(self, table: Table) -> StandardizedFeed:
         """What the file yielded, its rows and errors being in the sink."""
