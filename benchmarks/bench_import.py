@@ -246,15 +246,16 @@ def engine_standardize(path: str, code_root: str | None = None) -> dict[str, Any
 def engine_stage(path: str, tmp: str) -> dict[str, Any]:
     """Standardize + write, as the import's sandboxed step does it: `engine.feeds.stage_feed`
     reads the CSV block by block and writes each block's rows to a staged Parquet file (and
-    its errors to the report) before reading the next."""
+    its errors to the report) before reading the next — with the child's Arrow memory pool."""
     warm = _warm()
     import engine.feeds.blocks
     import engine.feeds.fastcsv  # noqa: F401  (imported by the first call otherwise, inside the clock)
     from engine.feeds import stage_feed
-    from engine.feeds.sandbox import STAGED_ROWS
+    from engine.feeds.sandbox import STAGED_ROWS, use_child_memory_pool
     from engine.protect import Protector, generate_key
     from engine.schemas.feeds import FEED_SCHEMAS
 
+    pool = use_child_memory_pool()  # as in the sandboxed child
     protector = Protector.from_settings("aes", generate_key(), generate_key())
     out = Path(tempfile.mkdtemp(prefix="stage-", dir=tmp))
     started = time.perf_counter()
@@ -270,6 +271,7 @@ def engine_stage(path: str, tmp: str) -> dict[str, Any]:
         "cpu_seconds": round(time.process_time() - cpu, 2),
         "peak_mib": _peak_mib(),
         "staged_parquet_mib": round(staged, 1),
+        "memory_pool": pool,
         **warm,
     }
 
