@@ -398,8 +398,11 @@ def check_xlsx(
                             if needle in raw:
                                 with_formulas.add(info.filename)
                                 look = False
-                        window = raw.lower()
-                        if any(w in window for w in _FORBIDDEN_XML + _FORBIDDEN_XML_WIDE):
+                        # Every declaration starts `<!` (in UTF-16 `<\0!`): only a chunk that has
+                        # one is lowered and searched word by word.
+                        if (b"<!" in raw or b"<\x00!" in raw) and any(
+                            w in raw.lower() for w in _FORBIDDEN_XML + _FORBIDDEN_XML_WIDE
+                        ):
                             raise FileError(
                                 "xml_entity",
                                 "Excel 文件含有 XML 实体声明（DOCTYPE/ENTITY），已拒绝",
@@ -423,9 +426,14 @@ class _Sheet:
     formula_part: str | None
 
     def iter_rows(self) -> Iterator[tuple[str, list[Any]]]:
+        name, first = self.name, self.start_row + 1
+        if not self.start_col:  # (calamine's own lists: a million rows are not copied)
+            for index, cells in enumerate(self.rows):
+                yield f"{name}!{first + index}", cells
+            return
         pad = [None] * self.start_col
         for index, cells in enumerate(self.rows):
-            yield f"{self.name}!{self.start_row + index + 1}", pad + list(cells)
+            yield f"{name}!{first + index}", pad + list(cells)
 
 
 def _unknown_sheet(sheet: str, names: list[str]) -> FileError:
