@@ -54,3 +54,39 @@ def test_household_and_account_snapshots_carry_what_screening_weighs():
     accounts = account_snapshot("522630").to_pylist()
     assert len(accounts) == 1
     assert accounts[0]["year"] == 2025 and accounts[0]["wage_income"] == Decimal("20000.00")
+
+
+@pytest.mark.django_db
+def test_snapshots_give_the_registry_s_exact_figures_whatever_the_database_hands_back():
+    """Cents, zeros and the largest amount a form takes survive the snapshot exactly; a false
+    flag stays false, a blank grade is no grade, a death date marks the member deceased."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from shouwang.registry.models import AnnualAccount
+    from shouwang.registry.snapshot import account_snapshot, household_snapshot
+
+    hh = make_household(first_village("522630001"), members=2, housing_grade="", water_quality_ok=False)
+    amounts = {
+        "wage_income": Decimal("0.07"),
+        "operating_income": Decimal("9999999999.99"),
+        "operating_cost": Decimal("1234.50"),
+        "property_income": Decimal("0"),
+        "transfer_income": Decimal("12345678.91"),
+        "medical_expense": Decimal("0.10"),
+        "education_expense": Decimal("100"),
+    }
+    AnnualAccount.objects.filter(household=hh).delete()
+    AnnualAccount.objects.create(household=hh, year=2024, population=2, **amounts)
+    member = hh.members.order_by("id").last()
+    member.death_date = dt.date(2025, 3, 1)
+    member.save()
+
+    (row,) = account_snapshot("522630").to_pylist()
+    assert row == {"household_key": hh.pk, "year": 2024, "population": 2, **amounts}
+    (household,) = household_snapshot("522630").to_pylist()
+    assert household["housing_grade"] is None and household["monitoring_category"] is None
+    assert household["water_quality_ok"] is False and household["water_quantity_ok"] is True
+    members = member_snapshot("522630").to_pylist()
+    assert [m["deceased"] for m in members] == [False, True]
+    assert all(isinstance(m["birth_date"], dt.date) for m in members)
