@@ -25,7 +25,8 @@ import datetime as dt
 import hashlib
 import json
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -147,7 +148,11 @@ def _parquet_files(directory: Path) -> list[Path]:
 
 def evidence_hash(member_key: int | None, evidence_json: str) -> str:
     """Same member and same evidence (figures, parameters, feed batches) ⇔ same hash."""
-    canonical = json.dumps(json.loads(evidence_json), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return _evidence_digest(member_key, json.loads(evidence_json))
+
+
+def _evidence_digest(member_key: int | None, evidence: Any) -> str:
+    canonical = json.dumps(evidence, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(f"{member_key or ''}\n{canonical}".encode()).hexdigest()
 
 
@@ -214,8 +219,8 @@ def do_screen(
             for rule_id, reason in result.manifest.get("skipped", {}).items()
         }
         with transaction.atomic():
-            counts = _upsert(run, result.warnings, members, households)
-            counts["lapsed"] = _lapse(run, result.warnings, households, list(result.manifest.get("rules", {})))
+            counts = _upsert(run, result.warnings, members, households, scope)
+            counts["lapsed"] = _lapse(run, result.warnings, households, list(result.manifest.get("rules", {})), scope)
             run.manifest = result.manifest
             run.households_screened = None if scope is None else households.num_rows
             run.skipped = skipped
@@ -264,7 +269,26 @@ def _only(table: pa.Table, household_keys: list[int] | None) -> pa.Table:
     return table.filter(pc.is_in(table.column("household_key"), value_set=pa.array(household_keys, pa.int64())))
 
 
-def _lapse(run: ScreeningRun, warnings: pa.Table, households: pa.Table, rules_run: list[str]) -> int:
+def _stored(region_code: str, household_keys: list[int] | None, **filters: Any) -> Iterator[Any]:
+    """The stored warnings matching `filters` of a whole region (`household_keys` None: one
+    query on the warnings' own village) or of some households (a query per chunk of them)."""
+    matching = Warning.objects.filter(**filters).order_by()
+    if household_keys is None:
+        yield matching.filter(village__pk__startswith=region_code)
+        return
+    for i in range(0, len(household_keys), _CHUNK):
+        yield matching.filter(household_id__in=household_keys[i : i + _CHUNK])
+
+
+def _region_code(run: ScreeningRun) -> str:
+    if not run.region_id:
+        raise ScreeningError("a run without a region")
+    return str(run.region_id)
+
+
+def _lapse(
+    run: ScreeningRun, warnings: pa.Table, households: pa.Table, rules_run: list[str], scope: list[int] | None
+) -> int:
     """Open warnings this run would have raised again but did not: lapsed, with a note.
 
     Only what the run covered: the rules that ran (not those skipped for a missing input or
@@ -280,16 +304,15 @@ def _lapse(run: ScreeningRun, warnings: pa.Table, households: pa.Table, rules_ru
             strict=True,
         )
     )
-    keys = households.column("household_key").to_pylist()
-    now = timezone.now()
+    keys = None if scope is None else households.column("household_key").to_pylist()
     gone: list[int] = []
-    year = str(run.year)
-    for i in range(0, len(keys), _CHUNK):
-        for w in Warning.objects.filter(
-            household_id__in=keys[i : i + _CHUNK], rule_id__in=rules_run, status=WarningStatus.OPEN
-        ).only("id", "household_id", "rule_id", "period"):
-            if w.period[:4] == year and (w.household_id, w.rule_id, w.period) not in raised:
-                gone.append(w.pk)
+    for stored in _stored(
+        _region_code(run), keys, rule_id__in=rules_run, status=WarningStatus.OPEN, period__startswith=str(run.year)
+    ):
+        for pk, *key in stored.values_list("pk", "household_id", "rule_id", "period"):
+            if tuple(key) not in raised:
+                gone.append(pk)
+    now = timezone.now()
     note = f"{now:%Y-%m-%d} 筛查 #{run.pk} 未再发现（部门数据撤回或更正、户籍信息已更新）"[:300]
     for i in range(0, len(gone), _CHUNK):
         Warning.objects.filter(pk__in=gone[i : i + _CHUNK]).update(
@@ -298,73 +321,70 @@ def _lapse(run: ScreeningRun, warnings: pa.Table, households: pa.Table, rules_ru
     return len(gone)
 
 
-def _upsert(run: ScreeningRun, warnings: pa.Table, members: pa.Table, households: pa.Table) -> dict[str, int]:
+def _upsert(
+    run: ScreeningRun, warnings: pa.Table, members: pa.Table, households: pa.Table, scope: list[int] | None
+) -> dict[str, int]:
+    """The run's findings against the stored warnings: new ones inserted, changed ones updated
+    or reopened, unchanged ones only marked seen by this run.
+
+    The stored warnings are compared as tuples (key, status, evidence hash) and only those
+    whose evidence changed are loaded as models: most months most findings are unchanged."""
     counts = {"new": 0, "unchanged": 0, "updated": 0, "reopened": 0, "suppressed": 0}
     village_of = dict(
         zip(households.column("household_key").to_pylist(), households.column("village_code").to_pylist(), strict=True)
     )
-    household_keys = set(village_of)
     member_keys = set(members.column("member_key").to_pylist())
-    rows = [r for r in warnings.to_pylist() if r["household_key"] in household_keys]
+    rows = [r for r in warnings.to_pylist() if r["household_key"] in village_of]
     if not rows:
         return counts
-    existing: dict[tuple[int, str, str], Warning] = {}
     rule_ids = sorted({r["rule_id"] for r in rows})
-    keys = sorted({r["household_key"] for r in rows})
-    for i in range(0, len(keys), _CHUNK):
-        for w in Warning.objects.filter(household_id__in=keys[i : i + _CHUNK], rule_id__in=rule_ids).only(
-            "id", "household_id", "rule_id", "period", "status", "evidence_hash", "dismissed_reason"
-        ):
-            existing[(w.household_id, w.rule_id, w.period)] = w
-    now = timezone.now()
-    create: list[Warning] = []
-    update: list[Warning] = []
+    keys = None if scope is None else sorted({r["household_key"] for r in rows})
+    existing: dict[tuple[int, str, str], tuple[int, str, str]] = {}
+    for stored in _stored(_region_code(run), keys, rule_id__in=rule_ids):
+        fields = ("pk", "household_id", "rule_id", "period", "status", "evidence_hash")
+        for pk, household, rule, period, status, digest in stored.values_list(*fields):
+            existing[(household, rule, period)] = (pk, status, digest)
+    new: list[_Finding] = []
+    changed: dict[int, _Finding] = {}
     seen: list[int] = []
     for r in rows:
         member_key = r["member_key"] if r["member_key"] in member_keys else None
-        digest = evidence_hash(member_key, r["evidence"])
+        evidence = json.loads(r["evidence"])
+        finding = _Finding(r, member_key, evidence, _evidence_digest(member_key, evidence))
         old = existing.get((r["household_key"], r["rule_id"], r["period"]))
         if old is None:
             counts["new"] += 1
-            create.append(
-                Warning(
-                    household_id=r["household_key"],
-                    village_id=village_of[r["household_key"]],
-                    member_id=member_key,
-                    rule_id=r["rule_id"],
-                    period=r["period"],
-                    severity=r["severity"],
-                    cause=r["cause"],
-                    evidence=json.loads(r["evidence"]),
-                    evidence_hash=digest,
-                    status=WarningStatus.OPEN,
-                    first_run=run,
-                    last_run=run,
-                )
-            )
-            continue
-        if old.evidence_hash == digest and old.status != WarningStatus.LAPSED:
-            counts["suppressed" if old.status == WarningStatus.DISMISSED else "unchanged"] += 1
-            seen.append(old.pk)
-            continue
-        old.member_id = member_key
-        old.severity, old.cause = r["severity"], r["cause"]
-        old.evidence, old.evidence_hash = json.loads(r["evidence"]), digest
-        old.last_run, old.updated_at = run, now
-        if old.status == WarningStatus.LAPSED:
-            counts["reopened"] += 1
-            old.status = WarningStatus.OPEN
-            old.note = f"{now:%Y-%m-%d} 筛查 #{run.pk} 再次发现，重新打开"[:300]
-        elif old.status == WarningStatus.DISMISSED:
-            counts["reopened"] += 1
-            old.status = WarningStatus.OPEN
-            note = f"{now:%Y-%m-%d} 筛查 #{run.pk} 发现证据变化，重新打开（原排除理由：{old.dismissed_reason}）"
-            old.note = note[:300]
-            old.dismissed_by, old.dismissed_at, old.dismissed_reason = None, None, ""
+            new.append(finding)
+        elif old[2] == finding.digest and old[1] != WarningStatus.LAPSED:
+            counts["suppressed" if old[1] == WarningStatus.DISMISSED else "unchanged"] += 1
+            seen.append(old[0])
         else:
-            counts["updated"] += 1
-        update.append(old)
-    Warning.objects.bulk_create(create, batch_size=500)
+            changed[old[0]] = finding
+    now = timezone.now()
+    _insert(run, new, village_of, now)
+    update: list[Warning] = []
+    pks = sorted(changed)
+    for i in range(0, len(pks), _CHUNK):
+        for old in Warning.objects.filter(pk__in=pks[i : i + _CHUNK]):
+            found = changed[old.pk]
+            r = found.row
+            old.member_id = found.member_key
+            old.severity, old.cause = r["severity"], r["cause"]
+            old.evidence, old.evidence_hash = found.evidence, found.digest
+            old.last_run, old.updated_at = run, now
+            if old.status == WarningStatus.LAPSED:
+                counts["reopened"] += 1
+                old.status = WarningStatus.OPEN
+                old.note = f"{now:%Y-%m-%d} 筛查 #{run.pk} 再次发现，重新打开"[:300]
+            elif old.status == WarningStatus.DISMISSED:
+                counts["reopened"] += 1
+                old.status = WarningStatus.OPEN
+                note = f"{now:%Y-%m-%d} 筛查 #{run.pk} 发现证据变化，重新打开（原排除理由：{old.dismissed_reason}）"
+                old.note = note[:300]
+                old.dismissed_by, old.dismissed_at, old.dismissed_reason = None, None, ""
+            else:
+                counts["updated"] += 1
+            update.append(old)
     Warning.objects.bulk_update(
         update,
         [
@@ -387,6 +407,89 @@ def _upsert(run: ScreeningRun, warnings: pa.Table, members: pa.Table, households
     for i in range(0, len(seen), _CHUNK):
         Warning.objects.filter(pk__in=seen[i : i + _CHUNK]).update(last_run=run)
     return counts
+
+
+@dataclass(frozen=True)
+class _Finding:
+    """One finding of the run, its evidence parsed once and hashed."""
+
+    row: dict[str, Any]
+    member_key: int | None
+    evidence: Any
+    digest: str
+
+
+# What a new warning holds besides its finding; a field added to `Warning` must be given here.
+_FINDING_FIELDS = (
+    "household_id",
+    "village_id",
+    "member_id",
+    "rule_id",
+    "period",
+    "severity",
+    "cause",
+    "evidence",
+    "evidence_hash",
+)
+_NEW_FIELDS = (
+    "status",
+    "note",
+    "dismissed_reason",
+    "dismissed_by_id",
+    "dismissed_at",
+    "first_run_id",
+    "last_run_id",
+    "created_at",
+    "updated_at",
+)
+
+
+def _insert(run: ScreeningRun, new: list[_Finding], village_of: dict[int, str], now: dt.datetime) -> None:
+    """New warnings, with one prepared INSERT run over all of them.
+
+    `bulk_create` builds a model and adapts every field of every warning (most of a county's
+    write-back time); here each value is adapted by its own field's `get_db_prep_save`, the
+    same for all rows once, the evidence per row."""
+    if not new:
+        return
+    fields = {f.attname: f for f in Warning._meta.concrete_fields if not f.primary_key}
+    if set(fields) != {*_FINDING_FIELDS, *_NEW_FIELDS}:
+        raise RuntimeError(f"Warning's fields changed; _insert gives {sorted(_FINDING_FIELDS + _NEW_FIELDS)}")
+    same = {
+        "status": WarningStatus.OPEN.value,
+        "note": "",
+        "dismissed_reason": "",
+        "dismissed_by_id": None,
+        "dismissed_at": None,
+        "first_run_id": run.pk,
+        "last_run_id": run.pk,
+        "created_at": now,
+        "updated_at": now,
+    }
+    tail = tuple(fields[name].get_db_prep_save(same[name], connection) for name in _NEW_FIELDS)
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(str(fields[name].column)) for name in (*_FINDING_FIELDS, *_NEW_FIELDS))
+    placeholders = ", ".join(["%s"] * len(fields))
+    sql = f"INSERT INTO {quote(Warning._meta.db_table)} ({columns}) VALUES ({placeholders})"  # noqa: S608
+    evidence = fields["evidence"]
+    params = [
+        (
+            f.row["household_key"],
+            village_of[f.row["household_key"]],
+            f.member_key,
+            f.row["rule_id"],
+            f.row["period"],
+            f.row["severity"],
+            f.row["cause"],
+            evidence.get_db_prep_save(f.evidence, connection),
+            f.digest,
+            *tail,
+        )
+        for f in new
+    ]
+    with connection.cursor() as cursor:
+        for i in range(0, len(params), 5000):
+            cursor.executemany(sql, params[i : i + 5000])
 
 
 def do_dismiss(warning: Warning, *, user: Any, reason: str, request: Any = None) -> Warning:
