@@ -148,11 +148,14 @@ def _parquet_files(directory: Path) -> list[Path]:
 
 def evidence_hash(member_key: int | None, evidence_json: str) -> str:
     """Same member and same evidence (figures, parameters, feed batches) ⇔ same hash."""
-    return _evidence_digest(member_key, json.loads(evidence_json))
+    return _digest(member_key, _canonical(json.loads(evidence_json)))
 
 
-def _evidence_digest(member_key: int | None, evidence: Any) -> str:
-    canonical = json.dumps(evidence, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+def _canonical(evidence: Any) -> str:
+    return json.dumps(evidence, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def _digest(member_key: int | None, canonical: str) -> str:
     return hashlib.sha256(f"{member_key or ''}\n{canonical}".encode()).hexdigest()
 
 
@@ -350,7 +353,8 @@ def _upsert(
     for r in rows:
         member_key = r["member_key"] if r["member_key"] in member_keys else None
         evidence = json.loads(r["evidence"])
-        finding = _Finding(r, member_key, evidence, _evidence_digest(member_key, evidence))
+        canonical = _canonical(evidence)
+        finding = _Finding(r, member_key, evidence, canonical, _digest(member_key, canonical))
         old = existing.get((r["household_key"], r["rule_id"], r["period"]))
         if old is None:
             counts["new"] += 1
@@ -416,6 +420,7 @@ class _Finding:
     row: dict[str, Any]
     member_key: int | None
     evidence: Any
+    canonical: str  # the evidence as JSON, keys sorted: what is hashed and what is stored
     digest: str
 
 
@@ -445,11 +450,12 @@ _NEW_FIELDS = (
 
 
 def _insert(run: ScreeningRun, new: list[_Finding], village_of: dict[int, str], now: dt.datetime) -> None:
-    """New warnings, with one prepared INSERT run over all of them.
+    """New warnings: on PostgreSQL by `COPY`, elsewhere by one prepared INSERT run over all.
 
     `bulk_create` builds a model and adapts every field of every warning (most of a county's
-    write-back time); here each value is adapted by its own field's `get_db_prep_save`, the
-    same for all rows once, the evidence per row."""
+    write-back time); here the values that all new warnings share are adapted once, by their
+    fields' own `get_db_prep_save`, and the evidence goes as the JSON text already made for
+    its hash (the same JSON as Django's, keys sorted)."""
     if not new:
         return
     fields = {f.attname: f for f in Warning._meta.concrete_fields if not f.primary_key}
@@ -470,8 +476,7 @@ def _insert(run: ScreeningRun, new: list[_Finding], village_of: dict[int, str], 
     quote = connection.ops.quote_name
     columns = ", ".join(quote(str(fields[name].column)) for name in (*_FINDING_FIELDS, *_NEW_FIELDS))
     placeholders = ", ".join(["%s"] * len(fields))
-    sql = f"INSERT INTO {quote(Warning._meta.db_table)} ({columns}) VALUES ({placeholders})"  # noqa: S608
-    evidence = fields["evidence"]
+    table = quote(Warning._meta.db_table)
     params = [
         (
             f.row["household_key"],
@@ -481,13 +486,19 @@ def _insert(run: ScreeningRun, new: list[_Finding], village_of: dict[int, str], 
             f.row["period"],
             f.row["severity"],
             f.row["cause"],
-            evidence.get_db_prep_save(f.evidence, connection),
+            f.canonical,
             f.digest,
             *tail,
         )
         for f in new
     ]
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in params:
+                    copy.write_row(row)
+            return
+        sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders})"  # noqa: S608
         for i in range(0, len(params), 5000):
             cursor.executemany(sql, params[i : i + 5000])
 
