@@ -30,7 +30,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from engine.feeds.ahead import ahead
 from engine.feeds.blocks import BlockFinisher, encode_id_block
 from engine.feeds.columnar import (
     _PLAIN_AMOUNT,
@@ -370,7 +369,7 @@ def standardize_csv_arrow(
     # A block is finished once the next one shows it is not the file's last (whose last row
     # may be a totals row to drop).
     pending: _Chunk | None = None
-    for chunk in ahead(_chunks(source, table.encoding, delimiter, start, at), name="csv-blocks"):
+    for chunk in _chunks(source, table.encoding, delimiter, start, at):
         if pending is not None:
             process(pending, False)
         pending = chunk

@@ -1,6 +1,6 @@
-"""The import's pipeline threads: the next CSV block read ahead, a block's rows written behind.
+"""The staged import's writer thread: a block's rows are written while the next is read.
 
-Neither may lose an error, hang, or leave a thread or file behind when the work stops early.
+It may not lose rows or an error, hang, or leave a thread or file behind.
 """
 
 from __future__ import annotations
@@ -11,54 +11,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from engine.feeds.ahead import ahead
 from engine.feeds.sinks import ParquetSink
 
 
 def _threads(name: str) -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name.startswith(name)]
-
-
-def test_items_read_ahead_come_in_order_and_all_of_them():
-    assert list(ahead(iter(range(1000)), depth=2, name="t-order")) == list(range(1000))
-    assert not _threads("t-order")
-
-
-def test_an_error_while_reading_ahead_is_raised_where_its_item_would_have_come():
-    def blocks():
-        yield 1
-        yield 2
-        raise ValueError("第 3 块无法读取")
-
-    got = []
-    with pytest.raises(ValueError, match="第 3 块"):
-        for item in ahead(blocks(), name="t-error"):
-            got.append(item)
-    assert got == [1, 2]
-    assert not _threads("t-error")
-
-
-def test_a_consumer_that_stops_early_stops_the_reader_and_closes_its_file():
-    closed = threading.Event()
-    made = []
-
-    def blocks():
-        try:
-            for i in range(10_000):
-                made.append(i)
-                yield i
-        finally:
-            closed.set()
-
-    items = ahead(blocks(), name="t-stop")
-    with pytest.raises(RuntimeError):
-        for item in items:
-            if item == 3:
-                raise RuntimeError("处理失败")
-    items.close()
-    assert closed.is_set()
-    assert len(made) <= 6  # one ahead, one waiting at most: not the rest of the file
-    assert not _threads("t-stop")
 
 
 def _rows(n: int, start: int = 0) -> pa.Table:
