@@ -1,5 +1,6 @@
 import datetime as dt
 import io
+import random
 import re
 import zipfile
 
@@ -294,6 +295,21 @@ def test_an_xlsx_declaring_xml_entities_is_refused():
         open_table(data, REGISTRY_MEMBERS)
     assert exc.value.code == "xml_entity"
     assert "ENTITY" in exc.value.reason_zh
+
+
+def test_an_entity_declaration_in_a_utf16_part_or_across_a_chunk_boundary_is_refused():
+    """The archive check searches a part in 1 MiB chunks for a `!` first: a declaration
+    written in UTF-16, or one whose `<!` and word fall either side of a chunk's end, is
+    still found."""
+    utf16 = '<?xml version="1.0" encoding="UTF-16"?>\n<!DOCTYPE x [<!ENTITY a "b">]>\n<worksheet/>'.encode("utf-16-le")
+    head = b'<?xml version="1.0"?>\n<worksheet>'
+    filler = random.Random(7).randbytes(1024 * 1024).hex().encode()[: 1024 * 1024 - len(head) - 1]  # (no bomb)
+    padded = head + filler + b"<!DOCTYPE x>"  # `<` the chunk's last byte, `!DOCTYPE` the next's first
+    for content in (utf16, padded):
+        data = _with_sheet_xml(xlsx_bytes([HEADER, ROW]), lambda xml, c=content: c)
+        with pytest.raises(FileError) as exc:
+            open_table(data, REGISTRY_MEMBERS)
+        assert exc.value.code == "xml_entity"
 
 
 def test_a_named_sheet_is_read_and_a_missing_one_refused():
