@@ -157,6 +157,29 @@ def stale_within(code: str) -> int:
     return StaleRegion.objects.filter(Q(code__startswith=code) | Q(code__in=above)).count()
 
 
+def current_for(code: str, today: dt.date) -> bool:
+    """Whether every figure under `code` is as of `today` and none is marked stale — when a
+    page may read the figures instead of counting the records itself.
+
+    Every county under `code` must have been refreshed today, by a refresh of the county or
+    of a region containing it (a village's refresh after a change does not make the rest of
+    its county current); and no mark may touch `code`, inside it or above it."""
+    if stale_within(code):
+        return False
+    above = [code[:n] for n in CODE_LENGTHS.values() if n <= len(code)]
+    if Refresh.objects.filter(code__in=above, as_of=today).exists():
+        return True
+    counties = _codes(code, Level.COUNTY)
+    if not counties or len(code) >= CODE_LENGTHS[Level.COUNTY]:
+        return False  # (a county inside `code`, or containing it, was not refreshed today)
+    covering = [
+        c
+        for c in Refresh.objects.filter(code__startswith=code, as_of=today).values_list("code", flat=True)
+        if len(c) <= CODE_LENGTHS[Level.COUNTY]
+    ]
+    return all(any(county.startswith(c) for c in covering) for county in counties)
+
+
 @periodic("insights.stale", every=30)
 def _refresh_stale() -> None:
     for summary in refresh_stale():

@@ -1,0 +1,61 @@
+"""The inbox's table of what is overdue below (超期事项) read from the statistics: the same
+counts as counting the records, and only while the statistics are today's and unchanged."""
+
+from __future__ import annotations
+
+import datetime as dt
+from types import SimpleNamespace
+
+import pytest
+
+from shouwang.insights.refresh import current_for, refresh
+from shouwang.insights.tests.conftest import TODAY, warn
+from shouwang.monitoring.inbox import overdue_below
+from shouwang.regions.models import Region
+from shouwang.registry.models import Household
+from shouwang.testing.personas import COUNTY
+
+pytestmark = pytest.mark.django_db
+
+
+def _official(code: str) -> SimpleNamespace:
+    return SimpleNamespace(region_prefix=code, region=Region.objects.get(pk=code))
+
+
+def _table(rows) -> list[tuple]:
+    return [(r.code, r.name, dict(r.counts), dict(r.by_step)) for r in rows]
+
+
+def test_the_overdue_table_from_todays_statistics_is_the_count_of_the_records(county):
+    refresh(COUNTY, TODAY)
+    official = _official(COUNTY)
+    assert current_for(COUNTY, TODAY)
+    from_figures = _table(overdue_below(official, TODAY))
+    assert from_figures == _table(overdue_below(official, TODAY, live=True))
+    assert sum(sum(counts.values()) for _c, _n, counts, _s in from_figures) >= 2  # the overdue case and warning
+
+
+def test_a_change_since_the_refresh_is_counted_from_the_records_until_the_next(county):
+    refresh(COUNTY, TODAY)
+    official = _official(COUNTY)
+    before = _table(overdue_below(official, TODAY))
+    warn(Household.objects.filter(village__pk__startswith=COUNTY).order_by("pk").last(), "housing_unsafe", days_ago=20)
+    assert not current_for(COUNTY, TODAY)  # the new warning marked its village
+    after = _table(overdue_below(official, TODAY))
+    assert after == _table(overdue_below(official, TODAY, live=True)) != before
+
+
+def test_yesterdays_statistics_are_not_used_for_todays_colours(county):
+    refresh(COUNTY, TODAY)
+    tomorrow = TODAY + dt.timedelta(days=1)
+    assert not current_for(COUNTY, tomorrow)
+    official = _official(COUNTY)
+    assert _table(overdue_below(official, tomorrow)) == _table(overdue_below(official, tomorrow, live=True))
+
+
+def test_a_region_with_a_county_not_refreshed_today_is_counted_from_the_records(county):
+    refresh(COUNTY, TODAY)
+    province = _official(COUNTY[:2])
+    counties = Region.objects.filter(code__startswith=COUNTY[:2], level=3).count()
+    assert current_for(COUNTY[:2], TODAY) is (counties == 1)
+    assert _table(overdue_below(province, TODAY)) == _table(overdue_below(province, TODAY, live=True))
