@@ -51,6 +51,7 @@ from engine.screening import (
 )
 from engine.screening.run import BACKENDS
 from shouwang.core.audit import record_event
+from shouwang.core.bulk import insert_rows
 from shouwang.regions.models import Level, Region
 from shouwang.registry.snapshot import account_snapshot, household_snapshot, member_snapshot
 from shouwang.screening.models import RunStatus, RunTrigger, ScreeningRun, Warning, WarningStatus
@@ -450,12 +451,9 @@ _NEW_FIELDS = (
 
 
 def _insert(run: ScreeningRun, new: list[_Finding], village_of: dict[int, str], now: dt.datetime) -> None:
-    """New warnings: on PostgreSQL by `COPY`, elsewhere by one prepared INSERT run over all.
-
-    `bulk_create` builds a model and adapts every field of every warning (most of a county's
-    write-back time); here the values that all new warnings share are adapted once, by their
-    fields' own `get_db_prep_save`, and the evidence goes as the JSON text already made for
-    its hash (the same JSON as Django's, keys sorted)."""
+    """New warnings, without a model each (`shouwang.core.bulk`): the values all new warnings
+    share adapted once, by their fields' own `get_db_prep_save`, and the evidence as the JSON
+    text already made for its hash (the same JSON as Django's, keys sorted)."""
     if not new:
         return
     fields = {f.attname: f for f in Warning._meta.concrete_fields if not f.primary_key}
@@ -473,34 +471,25 @@ def _insert(run: ScreeningRun, new: list[_Finding], village_of: dict[int, str], 
         "updated_at": now,
     }
     tail = tuple(fields[name].get_db_prep_save(same[name], connection) for name in _NEW_FIELDS)
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(str(fields[name].column)) for name in (*_FINDING_FIELDS, *_NEW_FIELDS))
-    placeholders = ", ".join(["%s"] * len(fields))
-    table = quote(Warning._meta.db_table)
-    params = [
+    insert_rows(
+        Warning,
+        (*_FINDING_FIELDS, *_NEW_FIELDS),
         (
-            f.row["household_key"],
-            village_of[f.row["household_key"]],
-            f.member_key,
-            f.row["rule_id"],
-            f.row["period"],
-            f.row["severity"],
-            f.row["cause"],
-            f.canonical,
-            f.digest,
-            *tail,
-        )
-        for f in new
-    ]
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                for row in params:
-                    copy.write_row(row)
-            return
-        sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders})"  # noqa: S608
-        for i in range(0, len(params), 5000):
-            cursor.executemany(sql, params[i : i + 5000])
+            (
+                f.row["household_key"],
+                village_of[f.row["household_key"]],
+                f.member_key,
+                f.row["rule_id"],
+                f.row["period"],
+                f.row["severity"],
+                f.row["cause"],
+                f.canonical,
+                f.digest,
+                *tail,
+            )
+            for f in new
+        ),
+    )
 
 
 def do_dismiss(warning: Warning, *, user: Any, reason: str, request: Any = None) -> Warning:
