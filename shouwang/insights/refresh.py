@@ -14,7 +14,7 @@ import datetime as dt
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -22,6 +22,7 @@ from django.db.models import Q, Sum
 from django.db.models.functions import Substr
 from django.utils import timezone
 
+from shouwang.core.bulk import insert_rows
 from shouwang.insights import metrics
 from shouwang.insights.models import Refresh, RegionStat, StaleRegion
 from shouwang.jobs.runner import periodic
@@ -56,35 +57,58 @@ def _codes(prefix: str, level: int) -> list[str]:
 
 def refresh(prefix: str, today: dt.date | None = None) -> RefreshSummary:
     """Recompute every figure of the villages under `prefix` and the sums above them."""
-    started = time.perf_counter()
-    marked_before = timezone.now()
+    return refresh_many([prefix], today)[0]
+
+
+def refresh_many(prefixes: Sequence[str], today: dt.date | None = None) -> list[RefreshSummary]:
+    """Recompute several parts (disjoint prefixes: the counties of a province, the stale
+    villages), each with the levels inside it, then the levels above them once.
+
+    A province's 88 counties refreshed one by one each summed the prefecture and the province
+    again; here those sums are made once, after the last county. A part is recorded as
+    current (and its stale marks dropped) only once the sums above it are made too."""
     today = today or timezone.localdate()
-    counts: Counter[tuple[str, str, str]] = Counter()
-    for village, metric, key, value in metrics.village_rows(prefix, today):
-        counts[village, metric, key] += value
-    villages = _codes(prefix, Level.VILLAGE)
+    done: list[tuple[RefreshSummary, dt.datetime]] = []
+    for prefix in prefixes:
+        started = time.perf_counter()
+        marked_before = timezone.now()
+        counts: Counter[tuple[str, str, str]] = Counter()
+        for village, metric, key, value in metrics.village_rows(prefix, today):
+            counts[village, metric, key] += value
+        villages = _codes(prefix, Level.VILLAGE)
+        with transaction.atomic():
+            for chunk in _chunks(villages):
+                RegionStat.objects.filter(level=Level.VILLAGE, region_code__in=chunk).delete()
+            insert_rows(
+                RegionStat,
+                _STAT_FIELDS,
+                ((v, int(Level.VILLAGE), m, k, n) for (v, m, k), n in counts.items() if n),
+            )
+            for level in _LEVELS:
+                if CODE_LENGTHS[level] >= len(prefix):  # the levels inside the part
+                    _sum_level(_codes(prefix, level), level)
+        seconds = round(time.perf_counter() - started, 3)
+        done.append((RefreshSummary(prefix, len(villages), len(counts), seconds), marked_before))
     with transaction.atomic():
-        for chunk in _chunks(villages):
-            RegionStat.objects.filter(level=Level.VILLAGE, region_code__in=chunk).delete()
-        RegionStat.objects.bulk_create(
-            (
-                RegionStat(region_code=v, level=Level.VILLAGE, metric=m, key=k, value=n)
-                for (v, m, k), n in counts.items()
-                if n
-            ),
-            batch_size=5000,
-        )
-        for level in (Level.TOWNSHIP, Level.COUNTY, Level.PREFECTURE, Level.PROVINCE):
-            _sum_level(_codes(prefix, level), level)
-        seconds = time.perf_counter() - started
-        Refresh.objects.update_or_create(
-            code=prefix, defaults={"computed_at": timezone.now(), "as_of": today, "seconds": seconds}
-        )
-        # What this refresh covers is current now; a shorter prefix's record still stands,
-        # and so does a mark made while it ran.
-        Refresh.objects.filter(code__startswith=prefix).exclude(code=prefix).delete()
-        StaleRegion.objects.filter(code__startswith=prefix, marked_at__lte=marked_before).delete()
-    return RefreshSummary(prefix, len(villages), len(counts), round(seconds, 3))
+        for level in _LEVELS:  # the levels above the parts, township first
+            width = CODE_LENGTHS[level]
+            above = sorted({p[:width] for p in prefixes if len(p) > width})
+            if above:
+                _sum_level(above, level)
+        for summary, marked_before in done:
+            prefix = summary.prefix
+            Refresh.objects.update_or_create(
+                code=prefix, defaults={"computed_at": timezone.now(), "as_of": today, "seconds": summary.seconds}
+            )
+            # What this refresh covers is current now; a shorter prefix's record still stands,
+            # and so does a mark made while it ran.
+            Refresh.objects.filter(code__startswith=prefix).exclude(code=prefix).delete()
+            StaleRegion.objects.filter(code__startswith=prefix, marked_at__lte=marked_before).delete()
+    return [summary for summary, _ in done]
+
+
+_LEVELS = (Level.TOWNSHIP, Level.COUNTY, Level.PREFECTURE, Level.PROVINCE)
+_STAT_FIELDS = ("region_code", "level", "metric", "key", "value")
 
 
 def _sum_level(codes: list[str], level: int) -> None:
@@ -92,25 +116,19 @@ def _sum_level(codes: list[str], level: int) -> None:
     width = CODE_LENGTHS[Level(level)]
     for chunk in _chunks(codes):
         children = list(Region.objects.filter(parent_id__in=chunk).values_list("code", flat=True))
-        sums: list[RegionStat] = []
+        # Children in several chunks may give one parent's key twice: add them up.
+        merged: Counter[tuple[str, str, str]] = Counter()
         for part in _chunks(children):
-            sums.extend(
-                RegionStat(region_code=parent, level=level, metric=metric, key=key, value=total)
-                for parent, metric, key, total in RegionStat.objects.filter(level=level + 1, region_code__in=part)
+            for parent, metric, key, total in (
+                RegionStat.objects.filter(level=level + 1, region_code__in=part)
                 .annotate(parent=Substr("region_code", 1, width))
                 .order_by()
                 .values_list("parent", "metric", "key")
                 .annotate(total=Sum("value"))
-            )
-        # Children in several chunks may give one parent's key twice: add them up.
-        merged: Counter[tuple[str, str, str]] = Counter()
-        for s in sums:
-            merged[s.region_code, s.metric, s.key] += s.value
+            ):
+                merged[parent, metric, key] += total
         RegionStat.objects.filter(level=level, region_code__in=chunk).delete()
-        RegionStat.objects.bulk_create(
-            (RegionStat(region_code=r, level=level, metric=m, key=k, value=v) for (r, m, k), v in merged.items()),
-            batch_size=5000,
-        )
+        insert_rows(RegionStat, _STAT_FIELDS, ((r, int(level), m, k, v) for (r, m, k), v in merged.items()))
 
 
 # -- Marking and housekeeping ---------------------------------------------------------------
@@ -138,9 +156,7 @@ def refresh_stale(today: dt.date | None = None) -> list[RefreshSummary]:
     marks = list(StaleRegion.objects.values_list("code", "marked_at"))
     if not marks:
         return []
-    done = []
-    for prefix in _outermost(code for code, _at in marks):
-        done.append(refresh(prefix, today))
+    done = refresh_many(_outermost(code for code, _at in marks), today)
     for code, at in marks:
         StaleRegion.objects.filter(code=code, marked_at__lte=at).delete()
     return done

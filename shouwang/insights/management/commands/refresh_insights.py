@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from shouwang.insights.refresh import counties_with_households, refresh, refresh_stale
+from shouwang.insights.refresh import counties_with_households, refresh_many, refresh_stale
 from shouwang.regions.models import Region
 
 
@@ -29,7 +29,7 @@ class Command(BaseCommand):
                 prefixes = [options["region"]]
             else:
                 prefixes = counties_with_households()
-            summaries = [refresh(p) for p in prefixes]
+            summaries = refresh_many(prefixes)
         out = [s.__dict__ for s in summaries]
         if options["json"]:
             self.stdout.write(json.dumps({"refreshed": out}, ensure_ascii=False))
