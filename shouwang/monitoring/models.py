@@ -167,7 +167,15 @@ class Case(models.Model):
         verbose_name = _("监测案件")
         verbose_name_plural = _("监测案件")
         ordering = ["due_on", "id"]
-        indexes = [models.Index(fields=["step", "due_on"])]
+        indexes = [
+            models.Index(fields=["step", "due_on"]),
+            # The open cases' list in its order, and their count per area, from the index alone
+            # (a province has some 40,000 open cases: sorting them for each page took 60 ms).
+            models.Index(fields=["due_on", "id"], condition=models.Q(step__in=OPEN_STEPS), name="open_cases_by_due"),
+            models.Index(
+                fields=["village", "due_on"], condition=models.Q(step__in=OPEN_STEPS), name="open_cases_by_village"
+            ),
+        ]
         constraints = [
             # One open procedure a household at a time: a second warning joins the open case.
             models.UniqueConstraint(
