@@ -24,7 +24,9 @@ class CappedPaginator(Paginator):
     def _counted(self) -> int:
         rows = self.object_list
         if isinstance(rows, QuerySet):
-            return rows[: self.cap + 1].count()
+            # Unordered: how many rows there are up to the cap does not depend on their order,
+            # and an ORDER BY inside the counted subquery sorts every matching row first.
+            return rows.order_by()[: self.cap + 1].count()
         return len(rows)
 
     @cached_property
