@@ -11,6 +11,7 @@ from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views import View
 
@@ -49,6 +50,40 @@ def visible_warnings(user: Any, capability: Capability = Capability.VIEW_REGISTR
     return Warning.objects.restrict(user, capability)
 
 
+def warning_badges(
+    user: Any, qs: Any, status: str, village: str, today: dt.date | None = None
+) -> tuple[dict[str, int], dict[str, int]]:
+    """The list's badges: the area's warnings of `status` ("" every status) by rule and by
+    colour. From the statistics (统计) when they are current for the area — a province's
+    open warnings counted per view took 30–40 ms — else in one pass over the warnings."""
+    from shouwang.insights.models import RegionStat
+    from shouwang.insights.refresh import current_for
+
+    by_rule: dict[str, int] = {}
+    by_severity: dict[str, int] = {}
+    prefix = user.region_prefix or ""
+    code = village or prefix
+    if (
+        prefix
+        and code.startswith(prefix)
+        and Region.objects.filter(pk=code).exists()
+        and current_for(code, today or timezone.localdate())
+    ):
+        # The statistics' states: an open warning is untaken or being verified.
+        states = {"untaken", "verifying"} if status == WarningStatus.OPEN else {status}
+        for key, n in RegionStat.objects.filter(region_code=code, metric="warnings").values_list("key", "value"):
+            rule_id, colour, state = key.split("|")
+            if status and state not in states:
+                continue
+            by_rule[rule_id] = by_rule.get(rule_id, 0) + n
+            by_severity[colour] = by_severity.get(colour, 0) + n
+        return by_rule, by_severity
+    for rule_id, colour, n in qs.order_by().values_list("rule_id", "severity").annotate(n=Count("pk")):
+        by_rule[rule_id] = by_rule.get(rule_id, 0) + n
+        by_severity[colour] = by_severity.get(colour, 0) + n
+    return by_rule, by_severity
+
+
 def visible_runs(user: Any) -> Any:
     """Runs of the user's subtree and of the regions above it (a village cadre sees the
     county's run that raised their warnings): the manifest holds no personal data."""
@@ -79,12 +114,7 @@ class WarningListView(View):
         village = request.GET.get("village", "")
         if village.isdigit():
             qs = qs.filter(subtree("village__pk", village))
-        # One pass over the area's warnings for both sets of badges.
-        by_rule: dict[str, int] = {}
-        by_severity: dict[str, int] = {}
-        for rule_id, colour, n in qs.order_by().values_list("rule_id", "severity").annotate(n=Count("pk")):
-            by_rule[rule_id] = by_rule.get(rule_id, 0) + n
-            by_severity[colour] = by_severity.get(colour, 0) + n
+        by_rule, by_severity = warning_badges(user, qs, status, village)
         rule = request.GET.get("rule", "")
         if rule in RULES_BY_ID:
             qs = qs.filter(rule_id=rule)

@@ -59,3 +59,23 @@ def test_a_region_with_a_county_not_refreshed_today_is_counted_from_the_records(
     counties = Region.objects.filter(code__startswith=COUNTY[:2], level=3).count()
     assert current_for(COUNTY[:2], TODAY) is (counties == 1)
     assert _table(overdue_below(province, TODAY)) == _table(overdue_below(province, TODAY, live=True))
+
+
+@pytest.mark.parametrize("status", ["open", "dismissed", "converted", ""])
+@pytest.mark.parametrize("area", [COUNTY, "TOWNSHIP"])
+def test_the_warning_lists_badges_from_the_statistics_are_the_count_of_the_warnings(county, status, area):
+    from shouwang.screening.models import Warning
+    from shouwang.screening.views import warning_badges
+    from shouwang.testing.personas import TOWNSHIP
+
+    refresh(COUNTY, TODAY)
+    official = _official(COUNTY)
+    village = TOWNSHIP if area == "TOWNSHIP" else ""
+    qs = Warning.objects.filter(village__pk__startswith=village or COUNTY)
+    if status:
+        qs = qs.filter(status=status)
+    tomorrow = TODAY + dt.timedelta(days=1)  # statistics not current: counted from the warnings
+    counted = warning_badges(official, qs, status, village, tomorrow)
+    assert current_for(village or COUNTY, TODAY) and not current_for(village or COUNTY, tomorrow)
+    assert warning_badges(official, qs, status, village, TODAY) == counted
+    assert status == "converted" or sum(counted[0].values()) > 0
