@@ -71,28 +71,22 @@ def household_snapshot(region_code: str) -> pa.Table:
     return table
 
 
-_ACCOUNT_COLUMNS = (
-    "wage_income",
-    "operating_income",
-    "operating_cost",
-    "property_income",
-    "transfer_income",
-    "population",
-    "medical_expense",
-    "education_expense",
-)
+# The account's own columns, as the engine names them (and as the model does): the amounts
+# (decimal) are read as text, the rest as they are.
+_ACCOUNT_COLUMNS = ACCOUNTS_SCHEMA.names[2:]  # after household_key and year
+_AMOUNTS = {f.name for f in ACCOUNTS_SCHEMA if pa.types.is_decimal(f.type)}
 
 
 def account_snapshot(region_code: str) -> pa.Table:
     """Annual accounts of the region's households; net incomes are derived by the rules."""
     # Amounts as text, cast by Arrow: the exact decimal without a Decimal object (and
     # Django's converter) per cell — most of the snapshot's time otherwise.
-    as_text = {f"t_{name}": Cast(name, CharField()) for name in _ACCOUNT_COLUMNS if name != "population"}
+    as_text = {f"t_{name}": Cast(name, CharField()) for name in _ACCOUNT_COLUMNS if name in _AMOUNTS}
     rows = (
         AnnualAccount.objects.filter(household__village__pk__startswith=region_code)
         .order_by("household_id", "year")
         .annotate(**as_text)
-        .values_list("household_id", "year", *(n if n == "population" else f"t_{n}" for n in _ACCOUNT_COLUMNS))
+        .values_list("household_id", "year", *(f"t_{n}" if n in _AMOUNTS else n for n in _ACCOUNT_COLUMNS))
     )
     sql, params = rows.query.sql_with_params()
     return _read(sql, params, ACCOUNTS_SCHEMA)
