@@ -69,26 +69,43 @@ def refresh_many(prefixes: Sequence[str], today: dt.date | None = None) -> list[
     current (and its stale marks dropped) only once the sums above it are made too."""
     today = today or timezone.localdate()
     done: list[tuple[RefreshSummary, dt.datetime]] = []
-    for prefix in prefixes:
-        started = time.perf_counter()
-        marked_before = timezone.now()
-        counts: Counter[tuple[str, str, str]] = Counter()
-        for village, metric, key, value in metrics.village_rows(prefix, today):
-            counts[village, metric, key] += value
-        villages = _codes(prefix, Level.VILLAGE)
-        with transaction.atomic():
-            for chunk in _chunks(villages):
-                RegionStat.objects.filter(level=Level.VILLAGE, region_code__in=chunk).delete()
-            insert_rows(
-                RegionStat,
-                _STAT_FIELDS,
-                ((v, int(Level.VILLAGE), m, k, n) for (v, m, k), n in counts.items() if n),
-            )
-            for level in _LEVELS:
-                if CODE_LENGTHS[level] >= len(prefix):  # the levels inside the part
-                    _sum_level(_codes(prefix, level), level)
-        seconds = round(time.perf_counter() - started, 3)
-        done.append((RefreshSummary(prefix, len(villages), len(counts), seconds), marked_before))
+    try:
+        for prefix in prefixes:
+            done.append(_refresh_part(prefix, today))
+    finally:
+        # Also when a part failed (its own rows rolled back): the levels above the parts done
+        # are summed from what is written, so no level disagrees with the one below it.
+        if done:
+            _finish(done, today)
+    return [summary for summary, _ in done]
+
+
+def _refresh_part(prefix: str, today: dt.date) -> tuple[RefreshSummary, dt.datetime]:
+    """One part's villages and the levels inside it, in one transaction."""
+    started = time.perf_counter()
+    marked_before = timezone.now()
+    counts: Counter[tuple[str, str, str]] = Counter()
+    for village, metric, key, value in metrics.village_rows(prefix, today):
+        counts[village, metric, key] += value
+    villages = _codes(prefix, Level.VILLAGE)
+    with transaction.atomic():
+        for chunk in _chunks(villages):
+            RegionStat.objects.filter(level=Level.VILLAGE, region_code__in=chunk).delete()
+        insert_rows(
+            RegionStat,
+            _STAT_FIELDS,
+            ((v, int(Level.VILLAGE), m, k, n) for (v, m, k), n in counts.items() if n),
+        )
+        for level in _LEVELS:
+            if CODE_LENGTHS[level] >= len(prefix):  # the levels inside the part
+                _sum_level(_codes(prefix, level), level)
+    seconds = round(time.perf_counter() - started, 3)
+    return RefreshSummary(prefix, len(villages), len(counts), seconds), marked_before
+
+
+def _finish(done: list[tuple[RefreshSummary, dt.datetime]], today: dt.date) -> None:
+    """The levels above the parts summed once, then each part recorded as current."""
+    prefixes = [summary.prefix for summary, _ in done]
     with transaction.atomic():
         for level in _LEVELS:  # the levels above the parts, township first
             width = CODE_LENGTHS[level]
@@ -104,7 +121,6 @@ def refresh_many(prefixes: Sequence[str], today: dt.date | None = None) -> list[
             # and so does a mark made while it ran.
             Refresh.objects.filter(code__startswith=prefix).exclude(code=prefix).delete()
             StaleRegion.objects.filter(code__startswith=prefix, marked_at__lte=marked_before).delete()
-    return [summary for summary, _ in done]
 
 
 _LEVELS = (Level.TOWNSHIP, Level.COUNTY, Level.PREFECTURE, Level.PROVINCE)
@@ -185,9 +201,11 @@ def current_for(code: str, today: dt.date) -> bool:
     above = [code[:n] for n in CODE_LENGTHS.values() if n <= len(code)]
     if Refresh.objects.filter(code__in=above, as_of=today).exists():
         return True
+    if len(code) >= CODE_LENGTHS[Level.COUNTY]:
+        return False  # (the county containing `code` was not refreshed today)
     counties = _codes(code, Level.COUNTY)
-    if not counties or len(code) >= CODE_LENGTHS[Level.COUNTY]:
-        return False  # (a county inside `code`, or containing it, was not refreshed today)
+    if not counties:
+        return False
     covering = [
         c
         for c in Refresh.objects.filter(code__startswith=code, as_of=today).values_list("code", flat=True)

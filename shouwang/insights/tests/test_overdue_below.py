@@ -79,3 +79,35 @@ def test_the_warning_lists_badges_from_the_statistics_are_the_count_of_the_warni
     assert current_for(village or COUNTY, TODAY) and not current_for(village or COUNTY, tomorrow)
     assert warning_badges(official, qs, status, village, TODAY) == counted
     assert status == "converted" or sum(counted[0].values()) > 0
+
+
+def test_a_part_that_fails_leaves_the_parts_done_current_and_every_level_the_sum_of_the_one_below(county, monkeypatch):
+    from collections import Counter
+
+    from shouwang.insights import metrics
+    from shouwang.insights.models import Refresh, RegionStat
+    from shouwang.insights.refresh import refresh_many
+    from shouwang.testing.personas import SIBLING_TOWNSHIP, TOWNSHIP
+
+    refresh(COUNTY, TODAY)
+    Household.objects.filter(village__pk__startswith=TOWNSHIP).first().delete()  # a change in the first part
+    real = metrics.village_rows
+
+    def failing(prefix, today=None):
+        if prefix == SIBLING_TOWNSHIP:
+            raise RuntimeError("数据库连接中断")
+        return real(prefix, today)
+
+    monkeypatch.setattr(metrics, "village_rows", failing)
+    with pytest.raises(RuntimeError, match="连接中断"):
+        refresh_many([TOWNSHIP, SIBLING_TOWNSHIP], TODAY)
+    assert Refresh.objects.filter(code=TOWNSHIP, as_of=TODAY).exists()
+    assert not Refresh.objects.filter(code=SIBLING_TOWNSHIP).exists()
+    rows = list(RegionStat.objects.values_list("region_code", "level", "metric", "key", "value"))
+    for level, width in {1: 2, 2: 4, 3: 6, 4: 9}.items():
+        own = Counter({(c, m, k): v for c, lv, m, k, v in rows if lv == level})
+        below: Counter = Counter()
+        for c, lv, m, k, v in rows:
+            if lv == level + 1:
+                below[c[:width], m, k] += v
+        assert own == below, f"level {level}"
