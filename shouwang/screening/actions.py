@@ -223,8 +223,9 @@ def do_screen(
             for rule_id, reason in result.manifest.get("skipped", {}).items()
         }
         with transaction.atomic():
-            counts = _upsert(run, result.warnings, members, households, scope)
-            counts["lapsed"] = _lapse(run, result.warnings, households, list(result.manifest.get("rules", {})), scope)
+            counts = _upsert(run, region.code, result.warnings, members, households, scope)
+            rules_run = list(result.manifest.get("rules", {}))
+            counts["lapsed"] = _lapse(run, region.code, result.warnings, households, rules_run, scope)
             run.manifest = result.manifest
             run.households_screened = None if scope is None else households.num_rows
             run.skipped = skipped
@@ -284,14 +285,13 @@ def _stored(region_code: str, household_keys: list[int] | None, **filters: Any) 
         yield matching.filter(household_id__in=household_keys[i : i + _CHUNK])
 
 
-def _region_code(run: ScreeningRun) -> str:
-    if not run.region_id:
-        raise ScreeningError("a run without a region")
-    return str(run.region_id)
-
-
 def _lapse(
-    run: ScreeningRun, warnings: pa.Table, households: pa.Table, rules_run: list[str], scope: list[int] | None
+    run: ScreeningRun,
+    region_code: str,
+    warnings: pa.Table,
+    households: pa.Table,
+    rules_run: list[str],
+    scope: list[int] | None,
 ) -> int:
     """Open warnings this run would have raised again but did not: lapsed, with a note.
 
@@ -311,7 +311,7 @@ def _lapse(
     keys = None if scope is None else households.column("household_key").to_pylist()
     gone: list[int] = []
     for stored in _stored(
-        _region_code(run), keys, rule_id__in=rules_run, status=WarningStatus.OPEN, period__startswith=str(run.year)
+        region_code, keys, rule_id__in=rules_run, status=WarningStatus.OPEN, period__startswith=str(run.year)
     ):
         for pk, *key in stored.values_list("pk", "household_id", "rule_id", "period"):
             if tuple(key) not in raised:
@@ -326,7 +326,12 @@ def _lapse(
 
 
 def _upsert(
-    run: ScreeningRun, warnings: pa.Table, members: pa.Table, households: pa.Table, scope: list[int] | None
+    run: ScreeningRun,
+    region_code: str,
+    warnings: pa.Table,
+    members: pa.Table,
+    households: pa.Table,
+    scope: list[int] | None,
 ) -> dict[str, int]:
     """The run's findings against the stored warnings: new ones inserted, changed ones updated
     or reopened, unchanged ones only marked seen by this run.
@@ -344,7 +349,7 @@ def _upsert(
     rule_ids = sorted({r["rule_id"] for r in rows})
     keys = None if scope is None else sorted({r["household_key"] for r in rows})
     existing: dict[tuple[int, str, str], tuple[int, str, str]] = {}
-    for stored in _stored(_region_code(run), keys, rule_id__in=rule_ids):
+    for stored in _stored(region_code, keys, rule_id__in=rule_ids):
         fields = ("pk", "household_id", "rule_id", "period", "status", "evidence_hash")
         for pk, household, rule, period, status, digest in stored.values_list(*fields):
             existing[(household, rule, period)] = (pk, status, digest)
@@ -425,7 +430,8 @@ class _Finding:
     digest: str
 
 
-# What a new warning holds besides its finding; a field added to `Warning` must be given here.
+# What a new warning takes from its finding; the other fields are those `_insert` gives all
+# new warnings alike. A field added to `Warning` must be given one or the other.
 _FINDING_FIELDS = (
     "household_id",
     "village_id",
@@ -437,17 +443,6 @@ _FINDING_FIELDS = (
     "evidence",
     "evidence_hash",
 )
-_NEW_FIELDS = (
-    "status",
-    "note",
-    "dismissed_reason",
-    "dismissed_by_id",
-    "dismissed_at",
-    "first_run_id",
-    "last_run_id",
-    "created_at",
-    "updated_at",
-)
 
 
 def _insert(run: ScreeningRun, new: list[_Finding], village_of: dict[int, str], now: dt.datetime) -> None:
@@ -456,9 +451,6 @@ def _insert(run: ScreeningRun, new: list[_Finding], village_of: dict[int, str], 
     text already made for its hash (the same JSON as Django's, keys sorted)."""
     if not new:
         return
-    fields = {f.attname: f for f in Warning._meta.concrete_fields if not f.primary_key}
-    if set(fields) != {*_FINDING_FIELDS, *_NEW_FIELDS}:
-        raise RuntimeError(f"Warning's fields changed; _insert gives {sorted(_FINDING_FIELDS + _NEW_FIELDS)}")
     same = {
         "status": WarningStatus.OPEN.value,
         "note": "",
@@ -470,10 +462,13 @@ def _insert(run: ScreeningRun, new: list[_Finding], village_of: dict[int, str], 
         "created_at": now,
         "updated_at": now,
     }
-    tail = tuple(fields[name].get_db_prep_save(same[name], connection) for name in _NEW_FIELDS)
+    fields = {f.attname: f for f in Warning._meta.concrete_fields if not f.primary_key}
+    if set(fields) != {*_FINDING_FIELDS, *same}:
+        raise RuntimeError(f"Warning's fields changed; _insert gives {sorted([*_FINDING_FIELDS, *same])}")
+    tail = tuple(fields[name].get_db_prep_save(value, connection) for name, value in same.items())
     insert_rows(
         Warning,
-        (*_FINDING_FIELDS, *_NEW_FIELDS),
+        (*_FINDING_FIELDS, *same),
         (
             (
                 f.row["household_key"],
