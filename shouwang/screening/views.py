@@ -59,10 +59,9 @@ def warning_badges(
     from shouwang.insights.models import RegionStat
     from shouwang.insights.refresh import current_for
 
-    by_rule: dict[str, int] = {}
-    by_severity: dict[str, int] = {}
     prefix = user.region_prefix or ""
     code = village or prefix
+    counts: Any
     if (
         prefix
         and code.startswith(prefix)
@@ -71,14 +70,14 @@ def warning_badges(
     ):
         # The statistics' states: an open warning is untaken or being verified.
         states = {"untaken", "verifying"} if status == WarningStatus.OPEN else {status}
-        for key, n in RegionStat.objects.filter(region_code=code, metric="warnings").values_list("key", "value"):
-            rule_id, colour, state = key.split("|")
-            if status and state not in states:
-                continue
-            by_rule[rule_id] = by_rule.get(rule_id, 0) + n
-            by_severity[colour] = by_severity.get(colour, 0) + n
-        return by_rule, by_severity
-    for rule_id, colour, n in qs.order_by().values_list("rule_id", "severity").annotate(n=Count("pk")):
+        stats = RegionStat.objects.filter(region_code=code, metric="warnings").values_list("key", "value")
+        parts = ((key.split("|"), n) for key, n in stats)
+        counts = ((rule_id, colour, n) for (rule_id, colour, state), n in parts if not status or state in states)
+    else:
+        counts = qs.order_by().values_list("rule_id", "severity").annotate(n=Count("pk"))
+    by_rule: dict[str, int] = {}
+    by_severity: dict[str, int] = {}
+    for rule_id, colour, n in counts:
         by_rule[rule_id] = by_rule.get(rule_id, 0) + n
         by_severity[colour] = by_severity.get(colour, 0) + n
     return by_rule, by_severity
