@@ -433,13 +433,10 @@ class _Sheet:
 
     def iter_rows(self) -> Iterator[tuple[str, list[Any]]]:
         name, first = self.name, self.start_row + 1
-        if not self.start_col:  # (calamine's own lists: a million rows are not copied)
-            for index, cells in enumerate(self.rows):
-                yield f"{name}!{first + index}", cells
-            return
         pad = [None] * self.start_col
         for index, cells in enumerate(self.rows):
-            yield f"{name}!{first + index}", pad + list(cells)
+            # (calamine's own lists, not copied when the sheet starts at column A)
+            yield f"{name}!{first + index}", pad + cells if pad else cells
 
 
 def _unknown_sheet(sheet: str, names: list[str]) -> FileError:
