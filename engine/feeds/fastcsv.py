@@ -22,6 +22,7 @@ import codecs
 import csv
 import io
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -352,15 +353,22 @@ def standardize_csv_arrow(
     finisher = BlockFinisher(schema, names, states, key, protector, county_code, sink)
     estimated = max(table.estimated_rows, 1)
 
+    # The ID column (its numbers checked, hashed, looked up) is a block's largest piece of work
+    # and shares nothing with the other columns: it is encoded on a second thread meanwhile.
+    # Arrow's kernels let go of the GIL, so both cores work; the block is finished once both
+    # are done, and nothing of the next block starts before.
+    id_worker = ThreadPoolExecutor(1, thread_name_prefix="feed-ids") if id_at is not None else None
+
     def process(chunk: _Chunk, last: bool) -> None:
-        ids: list[pa.Array] = []
+        pending_ids = None
+        if id_worker is not None and id_at is not None:
+            pending_ids = id_worker.submit(encode_id_block, states[id_at], chunk.columns[id_at], finisher.hashes)
+        ids: list[pa.Array] = [
+            chunk.columns[j] if j == id_at else _encode_text(states[j], column) for j, column in enumerate(chunk.columns)
+        ]
         id_values = per_id = None
-        for j, column in enumerate(chunk.columns):
-            if j == id_at:
-                encoded, id_values, per_id = encode_id_block(states[j], column, finisher.hashes)
-                ids.append(encoded)
-            else:
-                ids.append(_encode_text(states[j], column))
+        if pending_ids is not None and id_at is not None:
+            ids[id_at], id_values, per_id = pending_ids.result()
         lines = pc.cast(chunk.numbers, pa.string())
         finisher.block(lines, chunk.numbers, ids, chunk.columns, id_values, last=last, per_id=per_id)
         if progress is not None:
@@ -369,12 +377,16 @@ def standardize_csv_arrow(
     # A block is finished once the next one shows it is not the file's last (whose last row
     # may be a totals row to drop).
     pending: _Chunk | None = None
-    for chunk in _chunks(source, table.encoding, delimiter, start, at):
+    try:
+        for chunk in _chunks(source, table.encoding, delimiter, start, at):
+            if pending is not None:
+                process(pending, False)
+            pending = chunk
         if pending is not None:
-            process(pending, False)
-        pending = chunk
-    if pending is not None:
-        process(pending.without_last() if pending.totals_last else pending, True)
+            process(pending.without_last() if pending.totals_last else pending, True)
+    finally:
+        if id_worker is not None:
+            id_worker.shutdown(cancel_futures=True)
     return finisher.result(table)
 
 
