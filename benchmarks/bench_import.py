@@ -34,6 +34,7 @@ import argparse
 import csv
 import datetime as dt
 import io
+import itertools
 import json
 import multiprocessing
 import os
@@ -124,12 +125,14 @@ def claim_rows(n: int, seed: int = 2) -> Any:
         )
 
 
-def write_csv(path: Path, n: int) -> None:
+def write_csv(path: Path, n: int, rows: int | None = None) -> None:
+    """The claims of a county whose file of `n` rows has n/5 people; `rows` keeps only the
+    first rows of that file (the same people over a shorter period)."""
     rng = random.Random(3)
     with open(path, "w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(HEADER)
-        for r in claim_rows(n):
+        for r in itertools.islice(claim_rows(n), rows):
             writer.writerow(
                 [r[0], r[1], r[2], _date(r[3], rng), r[4], r[5], f"{r[6]:.2f}", f"{r[7]:.2f}", "0", "0", f"{r[10]:.2f}"]
             )
@@ -547,7 +550,10 @@ def main() -> None:
         csv_path, quarter_path, xlsx_path = tmpdir / "claims.csv", tmpdir / "claims-quarter.csv", tmpdir / "claims.xlsx"
         started = time.perf_counter()
         write_csv(csv_path, n)
-        write_csv(quarter_path, max(n // 4, 1))
+        # The quarter is the first quarter of the same file: the same county's people over a
+        # quarter of the period, so that the two peaks differ by the file's length alone (a
+        # quarter drawn from a quarter of the people also remembered a quarter of the IDs).
+        write_csv(quarter_path, n, max(n // 4, 1))
         print(
             f"wrote {n:,} CSV rows ({csv_path.stat().st_size / 2**20:.0f} MiB) in {time.perf_counter() - started:.1f} s"
         )

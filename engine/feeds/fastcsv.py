@@ -364,7 +364,7 @@ def standardize_csv_arrow(
         if id_worker is not None and id_at is not None:
             pending_ids = id_worker.submit(encode_id_block, states[id_at], chunk.columns[id_at], finisher.hashes)
         ids: list[pa.Array] = [
-            chunk.columns[j] if j == id_at else _encode_text(states[j], column) for j, column in enumerate(chunk.columns)
+            column if j == id_at else _encode_text(states[j], column) for j, column in enumerate(chunk.columns)
         ]
         id_values = per_id = None
         if pending_ids is not None and id_at is not None:

@@ -145,8 +145,6 @@ def test_the_sorted_index_finds_what_it_holds_across_merged_runs():
     ]
 
 
-
-
 def test_merged_runs_keep_each_keys_text_payload_and_stay_sorted():
     # (an ID number's hash is text: it is merged by position, not by numpy)
     index = _SortedIndex()
@@ -157,6 +155,8 @@ def test_merged_runs_keep_each_keys_text_payload_and_stay_sorted():
     keys, payload = index.runs[0]
     assert keys.to_pylist() == list(range(4_000))
     assert payload["h"].to_pylist() == [f"h{k}" for k in range(4_000)]
+
+
 def test_staged_rows_are_linked_and_written_as_the_whole_table_would_be(tmp_path, monkeypatch):
     data = claims()
     monkeypatch.setattr("engine.feeds.linking.STAGED_BATCH_ROWS", 50)
