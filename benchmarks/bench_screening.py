@@ -140,8 +140,8 @@ def generate(directory: Path, members: int, claims: int) -> dict[str, Any]:
     for name, sql in statements.items():
         if name not in has_household:  # a linked feed row carries its member's household
             sql = f"SELECT *, ((member_key - 1) // 4 + 1)::BIGINT AS household_key FROM ({sql})"
-        path = f"{d}/{name}.parquet"
-        con.execute(f"COPY ({sql}) TO '{path}' (FORMAT parquet, COMPRESSION zstd)")
+        path = f"{d}/{name}.parquet"  # LZ4, as engine.feeds.storage writes the stored feeds
+        con.execute(f"COPY ({sql}) TO '{path}' (FORMAT parquet, COMPRESSION lz4)")
         rows[name] = con.execute(f"SELECT count(*) FROM read_parquet('{path}')").fetchone()[0]  # type: ignore[index]
     con.close()
     return rows

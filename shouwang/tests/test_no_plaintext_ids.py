@@ -5,7 +5,7 @@ file-based SQLite database in a fresh data directory; then officials use the web
 demo's own settings and logging (a full-ID search, one typed into the address bar, a page that
 does not exist with a number in its path, an ID reveal, a registry import through the web) and
 the job worker runs the import. Then everything the platform wrote is read as what it is — the
-SQLite database row by row, Parquet files (zstd-compressed) value by value, zip files (XLSX)
+SQLite database row by row, Parquet files (LZ4 or zstd) value by value, zip files (XLSX)
 entry by entry, everything else byte by byte, plus the console output of every process — for
 (a) any of the synthetic county's actual ID numbers, in their 18- and 15-digit forms, and
 (b) anything that is a valid GB 11643 number at all, 18-digit or 15-digit.
@@ -185,21 +185,26 @@ def test_the_demo_writes_no_plaintext_id_number_anywhere(tmp_path):
 
 
 def test_the_scan_sees_numbers_inside_compressed_parquet_and_workbooks(tmp_path):
-    """The reader above is only as good as its decoding: numbers inside a zstd Parquet file or
+    """The reader above is only as good as its decoding: numbers inside a compressed Parquet file or
     an XLSX file are mostly invisible to a byte search (Parquet keeps only a column's minimum
     and maximum in plain bytes), and must all be found."""
     import pyarrow as pa
     import pyarrow.parquet as pq
     from openpyxl import Workbook
 
+    from engine.feeds.storage import FEED_COMPRESSION
+
     people = [make_id_number("522630", dt.date(1950, 1, 1) + dt.timedelta(days=i), i, "MF"[i % 2]) for i in range(200)]
     old_form = [n[:6] + n[8:17] for n in people]
-    pq.write_table(pa.table({"id": people, "old": old_form}), tmp_path / "a.parquet", compression="zstd")
+    ids = pa.table({"id": people, "old": old_form})
+    pq.write_table(ids, tmp_path / "a.parquet", compression="zstd")  # snapshots, warnings
+    pq.write_table(ids, tmp_path / "c.parquet", compression=FEED_COMPRESSION)  # stored feeds
     book = Workbook()
     for n in people:
         book.active.append([n])
     book.save(tmp_path / "b.xlsx")
-    for path, expected in ((tmp_path / "a.parquet", {*people, *old_form}), (tmp_path / "b.xlsx", set(people))):
+    files = {"a.parquet": {*people, *old_form}, "c.parquet": {*people, *old_form}, "b.xlsx": set(people)}
+    for path, expected in ((tmp_path / name, numbers) for name, numbers in files.items()):
         raw, *decoded = readable_text(path)
         assert len(valid_numbers_in(raw)) < len(expected) / 10, f"{path.name}: raw bytes show most numbers"
         assert set().union(*(valid_numbers_in(t) for t in decoded)) == expected
