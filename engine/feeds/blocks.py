@@ -143,7 +143,7 @@ def _where(hit: pa.Array, values: pa.Array) -> pa.Array:
 
 
 def _np(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    """An index's keys (uint64, never null) as numpy sees them: no copy for one chunk."""
+    """An index's keys or integer payload (never null) as numpy sees them: no copy for one chunk."""
     return values.to_numpy()
 
 
