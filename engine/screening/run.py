@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -521,19 +522,34 @@ def _feed_batches(table: pa.Table) -> pa.Array:
     return pa.array(["[]"] * table.num_rows, pa.string())
 
 
+def _combinations(table: pa.Table, reads: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's combination of the `reads` values as an id, and for each id the first row that
+    holds it: found by Arrow's hashing and numpy, so that only the distinct rows become Python."""
+    ids = np.zeros(table.num_rows, np.int64)
+    for name in reads:
+        coded = pc.dictionary_encode(table.column(name).combine_chunks())
+        size = len(coded.dictionary) + 1  # the last code stands for null
+        codes = pc.fill_null(coded.indices, size - 1).to_numpy(zero_copy_only=False).astype(np.int64)
+        # renumbered after each column, ids stay below the row count: no overflow however many reads
+        _, ids = np.unique(ids * size + codes, return_inverse=True)
+    _, first = np.unique(ids, return_index=True)
+    return ids, first
+
+
 def _derived_evidence(rule: Rule, table: pa.Table) -> dict[str, pa.Array]:
     """The rule's Python-computed evidence, computed once per distinct value of what it reads."""
     assert rule.derive is not None
     reads = rule.derive.reads
-    keys = list(zip(*(table.column(c).to_pylist() for c in reads), strict=True))
-    computed: dict[tuple[Any, ...], dict[str, Any]] = {}
-    for key in keys:
-        if key not in computed:
-            computed[key] = rule.derive(dict(zip(reads, key, strict=True)))
-    names = sorted({name for values in computed.values() for name in values})
-    encoded = {key: [_json_scalar(values.get(name)) for name in names] for key, values in computed.items()}
-    columns = zip(*(encoded[key] for key in keys), strict=True) if keys else ([] for _ in names)
-    return {name: pa.array(list(column), pa.string()) for name, column in zip(names, columns, strict=True)}
+    try:
+        ids, first = _combinations(table, reads)
+    except (pa.ArrowNotImplementedError, pa.ArrowInvalid):  # a type Arrow cannot hash: every row is its own
+        ids = first = np.arange(table.num_rows)
+    computed = [rule.derive(row) for row in table.select(list(reads)).take(first).to_pylist()]
+    names = sorted({name for values in computed for name in values})
+    return {
+        name: pc.take(pa.array([_json_scalar(values.get(name)) for values in computed], pa.string()), ids)
+        for name in names
+    }
 
 
 def _warning_table(rule: Rule, table: pa.Table, params: ResolvedParameters) -> pa.Table:

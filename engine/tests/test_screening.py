@@ -7,6 +7,7 @@ parameter table (the shipped one is tested separately, for what it may and may n
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from decimal import Decimal
@@ -40,13 +41,14 @@ from engine.screening.rules import (
     BUILTIN_PLACEHOLDERS,
     DERIVED,
     Cause,
+    Derive,
     _literal,
     deduplicated_sql,
     placeholders,
     render_derived_sql,
     render_sql,
 )
-from engine.screening.run import run_values
+from engine.screening.run import _derived_evidence, run_values
 
 COUNTY = "522630"
 V1, V2 = "522630101201", "522630101202"
@@ -1001,3 +1003,25 @@ def test_every_rule_declares_its_parameters_source_and_colour(rule: Rule) -> Non
 def test_the_screening_guide_lists_every_rule() -> None:
     guide = (Path(__file__).resolve().parents[2] / "docs" / "screening.md").read_text(encoding="utf-8")
     assert [r.id for r in ALL_RULES if f"`{r.id}`" not in guide] == []
+
+
+def test_derived_evidence_is_computed_once_per_distinct_combination_and_given_to_each_row() -> None:
+    calls: list[tuple[Any, Any]] = []
+
+    def halve(row: dict[str, Any]) -> dict[str, Any]:
+        calls.append((row["amount"], row["people"]))
+        return {"half": None if row["amount"] is None else str(row["amount"] / 2), "people": row["people"]}
+
+    rule = next(r for r in ALL_RULES if r.derive is not None)
+    rule = dataclasses.replace(rule, derive=Derive(("amount", "people"), halve))
+    amounts = [Decimal("10.00"), Decimal("10.00"), None, Decimal("3.00"), None, Decimal("10.00")]
+    people = [2, 2, 2, None, 2, 3]
+    table = pa.table({"amount": pa.array(amounts, pa.decimal128(12, 2)), "people": pa.array(people, pa.int32())})
+
+    evidence = _derived_evidence(rule, table)
+
+    assert sorted(calls, key=repr) == sorted(
+        [(Decimal("10.00"), 2), (None, 2), (Decimal("3.00"), None), (Decimal("10.00"), 3)], key=repr
+    )
+    assert evidence["half"].to_pylist() == ['"5.00"', '"5.00"', "null", '"1.50"', "null", '"5.00"']
+    assert evidence["people"].to_pylist() == ["2", "2", "2", "null", "2", "3"]
