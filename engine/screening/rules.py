@@ -747,12 +747,14 @@ def _literal(value: Any) -> exp.Expression:
 
 
 def deduplicated_sql(rule: Rule) -> str:
-    """The rule wrapped so that each household has one finding per period (neutral dialect)."""
+    """The rule wrapped so that each household has one finding per period (neutral dialect), in
+    the order of household and period: the backend sorts the few findings while it has them, and
+    the run only puts the rules' tables one after another."""
     return (
         "SELECT * FROM (SELECT r.*, "
         f"ROW_NUMBER() OVER (PARTITION BY r.household_key, r.period ORDER BY {rule.pick}) AS rule_pick, "
         "COUNT(*) OVER (PARTITION BY r.household_key, r.period) AS rule_hits "
-        f"FROM ({rule.sql}) AS r) AS w WHERE w.rule_pick = 1"
+        f"FROM ({rule.sql}) AS r) AS w WHERE w.rule_pick = 1 ORDER BY w.household_key, w.period"
     )
 
 

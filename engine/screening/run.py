@@ -19,8 +19,9 @@ import os
 import queue
 import tempfile
 import time
-from collections.abc import Iterable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
@@ -180,9 +181,10 @@ class Backend(Protocol):
 
     def materialize(self, name: str, sql: str) -> None: ...
 
-    def table(self, name: str, table: pa.Table) -> None: ...
-
-    def query(self, sql: str) -> pa.Table: ...
+    def query(self, sql: str, tables: Mapping[str, pa.Table] | None = None) -> pa.Table:
+        """The rows of `sql`; `tables` are small Arrow tables the run made (keys to look up),
+        readable by name in this query only, so that other queries may run meanwhile."""
+        ...
 
     def close(self) -> None: ...
 
@@ -215,7 +217,7 @@ class DuckDBBackend:
         config: dict[str, str | bool | int | float | list[str]] = {
             "autoinstall_known_extensions": False,
             "autoload_known_extensions": False,
-            # The warnings are sorted at the end: no result needs its rows in scan order.
+            # Each rule's SQL ends in its own ORDER BY: no other result needs its rows in scan order.
             "preserve_insertion_order": False,
         }
         if threads:
@@ -282,16 +284,15 @@ class DuckDBBackend:
         # allowed with external access off.
         self.con.execute(f'CREATE TABLE "{name}" AS {sql}')
 
-    def table(self, name: str, table: pa.Table) -> None:
-        """A small Arrow table the run made (keys to look up), readable by name."""
-        for connection in self.connections:
-            connection.register(name, table)
-
-    def query(self, sql: str) -> pa.Table:
+    def query(self, sql: str, tables: Mapping[str, pa.Table] | None = None) -> pa.Table:
         connection = self.free.get()  # one query per connection at a time
         try:
+            for name, table in (tables or {}).items():
+                connection.register(name, table)
             return connection.sql(sql).to_arrow_table()
         finally:
+            for name in tables or {}:
+                connection.unregister(name)
             self.free.put(connection)
 
     def close(self) -> None:
@@ -364,11 +365,10 @@ class SparkBackend:
         self.views.append(name)
         self.cached.append(frame)
 
-    def table(self, name: str, table: pa.Table) -> None:
-        self.spark.createDataFrame(table).createOrReplaceTempView(name)
-        self.views.append(name)
-
-    def query(self, sql: str) -> pa.Table:
+    def query(self, sql: str, tables: Mapping[str, pa.Table] | None = None) -> pa.Table:
+        for name, table in (tables or {}).items():  # Spark is asked one query at a time
+            self.spark.createDataFrame(table).createOrReplaceTempView(name)
+            self.views.append(name)
         try:
             result: pa.Table = self.spark.sql(sql).toArrow()
         except Exception as exc:  # Py4J and Spark's analysis errors share no base class worth naming
@@ -598,9 +598,8 @@ def _look_up_rows(engine: Backend, name: str, found: list[pa.Table], values: Map
         households = pc.unique(pc.drop_null(pc.cast(pc.if_else(pc.is_null(member), household, None), pa.int64())))
     else:
         members = households = pa.array([], pa.int64())
-    engine.table(ROWS_MEMBERS, pa.table({"member_key": members}))
-    engine.table(ROWS_HOUSEHOLDS, pa.table({"household_key": households}))
-    return engine.query(render_rows_sql(DERIVED[name], values, engine.dialect))
+    keyed = {ROWS_MEMBERS: pa.table({"member_key": members}), ROWS_HOUSEHOLDS: pa.table({"household_key": households})}
+    return engine.query(render_rows_sql(DERIVED[name], values, engine.dialect), keyed)
 
 
 def _with_rows(table: pa.Table, rows: pa.Table, count_name: str) -> pa.Table:
@@ -643,22 +642,96 @@ def _render_ahead(rules: Iterable[Rule], derived: Iterable[str], values: Mapping
             render_rows_sql(DERIVED[rule.rows_of], values, dialect)
 
 
-def _sorted_warnings(tables: list[pa.Table]) -> pa.Table:
+def _sorted_warnings(tables: Mapping[str, pa.Table]) -> pa.Table:
+    """The rules' warnings by rule id, each rule's already in the order of household and period
+    (its SQL sorts them): a sort of them all here copied the evidence twice, ~0.15 s of one
+    core for the benchmark's 98k warnings, most of it the first touch of fresh memory."""
     if not tables:
         return WARNINGS_SCHEMA.empty_table()
-    warnings = pa.concat_tables(tables)
-    order = pc.sort_indices(
-        pa.table(
-            {
-                "h": warnings.column("household_key"),
-                "r": warnings.column("rule_id"),
-                "p": warnings.column("period"),
-                "m": pc.fill_null(warnings.column("member_key"), 0),
-            }
-        ),
-        sort_keys=[("h", "ascending"), ("r", "ascending"), ("p", "ascending"), ("m", "ascending")],
+    return pa.concat_tables([tables[rule_id] for rule_id in sorted(tables)])
+
+
+class _Inline:
+    """The executor for a backend that queries one rule at a time (Spark): each task runs in the
+    calling thread, when submitted."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        try:
+            future.set_result(fn(*args))
+        except BaseException as exc:  # handed to the caller by future.result(), as a pool would
+            future.set_exception(exc)
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        pass
+
+
+def _timed_rows(engine: Backend, name: str, found: list[pa.Table], values: Mapping[str, Any]) -> tuple[pa.Table, float]:
+    started = time.perf_counter()
+    try:
+        rows = _look_up_rows(engine, name, found, values)
+    except (duckdb.Error, ScreeningError) as exc:
+        raise ScreeningError(f"rows of {name} failed: {exc}") from exc
+    return rows, time.perf_counter() - started
+
+
+def _query_rules(
+    engine: Backend,
+    rules: list[Rule],
+    values: Mapping[str, Any],
+    params: ResolvedParameters,
+    evidence: ThreadPoolExecutor,
+    timings: dict[str, float],
+) -> dict[str, Future[tuple[pa.Table, float]]]:
+    """Every rule's SQL, `engine.parallel` queries at a time, and each `Derived.rows` look-up as
+    soon as the rules that need it have answered, ahead of the rules still to ask: run last, the
+    look-up (a scan of the claims) left one core idle while the evidence was finished. Each
+    rule's warnings are built on `evidence` as its answer, and its rows, come in."""
+    building: dict[str, Future[tuple[pa.Table, float]]] = {}
+    unanswered: dict[str, set[str]] = {}
+    for rule in rules:
+        if rule.rows_of:
+            unanswered.setdefault(rule.rows_of, set()).add(rule.id)
+    answers: dict[str, pa.Table] = {}
+    # the rules whose rows are looked up are asked first, so that the look-up starts early
+    first = sorted(rules, key=lambda rule: rule.rows_of is None)
+    tasks: deque[Rule | str] = deque(first)
+    pool: ThreadPoolExecutor | _Inline = (
+        ThreadPoolExecutor(engine.parallel, "screening-query") if engine.parallel > 1 else _Inline()
     )
-    return warnings.take(order).combine_chunks()
+    running: dict[Future[Any], Rule | str] = {}
+    try:
+        while tasks or running:
+            while tasks and len(running) < engine.parallel:
+                task = tasks.popleft()
+                if isinstance(task, str):  # the look-up of a Derived's rows, for its rules in their order
+                    found = [answers[rule.id] for rule in rules if rule.rows_of == task]
+                    running[pool.submit(_timed_rows, engine, task, found, values)] = task
+                else:
+                    running[pool.submit(_timed_query, engine, task, values)] = task
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                task = running.pop(future)
+                if isinstance(task, str):
+                    rows, seconds = future.result()
+                    timings[f"{task}.rows"] = round(seconds, 4)
+                    for rule in rules:
+                        if rule.rows_of == task:
+                            with_rows = _with_rows(answers[rule.id], rows, DERIVED[task].rows_count)
+                            building[rule.id] = evidence.submit(_timed_warning_table, rule, with_rows, params)
+                    continue
+                result, timings[task.id] = future.result()
+                if task.rows_of:
+                    answers[task.id] = result
+                    unanswered[task.rows_of].discard(task.id)
+                    if not unanswered[task.rows_of]:
+                        tasks.appendleft(task.rows_of)
+                else:
+                    building[task.id] = evidence.submit(_timed_warning_table, task, result, params)
+    finally:
+        pool.shutdown(cancel_futures=True)
+    return building
 
 
 def evaluate_rules(
@@ -678,8 +751,9 @@ def evaluate_rules(
     `registry` is the member snapshot, `households` the household flags and `accounts` the
     yearly accounts (schemas in `engine.screening.inputs`); `feeds` maps a feed kind to its
     linked rows (an Arrow table, or a Parquet file or directory). A rule that lacks an input
-    or a parameter is skipped and the manifest says why. The warnings are sorted, so the
-    same inputs give the same table, byte for byte.
+    or a parameter is skipped and the manifest says why. The warnings are sorted by rule,
+    household and period, so the same inputs give the same table (and the same Parquet, byte
+    for byte).
     """
     started = time.perf_counter()
     rules = tuple(rules)
@@ -738,42 +812,16 @@ def evaluate_rules(
             except (duckdb.Error, ScreeningError) as exc:
                 raise ScreeningError(f"derived relation {name} failed: {exc}") from exc
             timings[name] = round(time.perf_counter() - derived_started, 4)
-        waiting: dict[str, list[tuple[Rule, pa.Table]]] = {}  # findings waiting for their rows, by Derived
         rules_started = time.perf_counter()
-        # A backend that queries one rule at a time (Spark) is asked from this thread, as ever.
-        querying = ThreadPoolExecutor(engine.parallel, "screening-query") if engine.parallel > 1 else None
-        try:
-            asked = {
-                rule.id: querying.submit(_timed_query, engine, rule, values) if querying else None for rule in runnable
-            }
-            for rule in runnable:
-                future = asked[rule.id]
-                result, timings[rule.id] = future.result() if future else _timed_query(engine, rule, values)
-                if rule.rows_of:
-                    waiting.setdefault(rule.rows_of, []).append((rule, result))
-                else:
-                    building[rule.id] = evidence.submit(_timed_warning_table, rule, result, params)
-        finally:
-            if querying:
-                querying.shutdown(cancel_futures=True)
-        for name, findings in waiting.items():
-            rows_started = time.perf_counter()
-            try:
-                rows = _look_up_rows(engine, name, [result for _, result in findings], values)
-            except (duckdb.Error, ScreeningError) as exc:
-                raise ScreeningError(f"rows of {name} failed: {exc}") from exc
-            timings[f"{name}.rows"] = round(time.perf_counter() - rows_started, 4)
-            for rule, result in findings:
-                with_rows = _with_rows(result, rows, DERIVED[name].rows_count)
-                building[rule.id] = evidence.submit(_timed_warning_table, rule, with_rows, params)
+        building.update(_query_rules(engine, runnable, values, params, evidence, timings))
         timings["rules"] = round(time.perf_counter() - rules_started, 4)  # their SQL; evidence alongside
         finish_started = time.perf_counter()
-        found: list[pa.Table] = []
+        found: dict[str, pa.Table] = {}
         for rule in runnable:  # the manifest lists the rules in their order, whatever finished first
             table, seconds = building[rule.id].result()
             timings[rule.id] = round(timings[rule.id] + seconds, 4)
             counts[rule.id] = table.num_rows
-            found.append(table)
+            found[rule.id] = table
         for name in needed:
             inputs[name]["sha256"] = hashes[name].result()
     finally:
