@@ -221,11 +221,12 @@ class Run:
 
     @cached_property
     def claims_by_member(self) -> pd.DataFrame:
-        """Each member's out-of-pocket total: the two medical-cost rules share the one pass."""
-        by_member = self.claims.groupby("member_key")
+        """Each member's out-of-pocket total, counted for the household the registry lists them
+        in: the two medical-cost rules share the one pass."""
         # min_count=1: a member whose every amount is missing has no total (NULL), not 0
-        totals = {"household_key": by_member.household_key.max(), "oop_total": by_member.out_of_pocket.sum(min_count=1)}
-        return pd.DataFrame(totals).reset_index()
+        totals = self.claims.groupby("member_key").out_of_pocket.sum(min_count=1).rename("oop_total").reset_index()
+        members = self["members"][["member_key", "household_key"]]
+        return totals.merge(members, on="member_key")[["member_key", "household_key", "oop_total"]]
 
 
 # -- The rules, as docs/screening.md states them --------------------------------------------

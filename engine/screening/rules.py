@@ -170,17 +170,23 @@ _PRIORITY = "(h.household_type = '脱贫户' OR COALESCE(h.monitoring_state, '')
 
 # Each member's out-of-pocket total over the claims settled in the 12 months screened: the
 # one pass over every claim, as lean as the bound of the benchmark (a group-by-member sum) allows.
-# A member belongs to one household, so MAX(household_key) only carries it (it groups faster
-# than a second key). Counts and batch ids are evidence: the rules look them up for the members
-# they warn, never for every member (each extra aggregate here costs a fifth of the pass).
+# The member's household is the registry's, today's: a member who left a household (分户, a
+# marriage) brings the year's costs to the one they live in now, and a member no longer in the
+# registry counts for none. (Carried from the claims as MAX(household_key), it cost the pass
+# 45 % more than this join: a second aggregate over every claim, against one over the members.)
+# Counts and batch ids are evidence: the rules look them up for the members they warn, never for
+# every member (each extra aggregate here costs a fifth of the pass).
 CLAIMS_BY_MEMBER = Derived(
     name="claims_by_member",
-    inputs=("medical_claims",),
+    inputs=("medical_claims", "members"),
     sql=f"""
-        SELECT c.member_key, MAX(c.household_key) AS household_key, SUM(c.out_of_pocket) AS oop_total
-        FROM medical_claims AS c
-        WHERE c.member_key IS NOT NULL AND {_in_window("c.settle_date")}
-        GROUP BY c.member_key
+        SELECT c.member_key, m.household_key, c.oop_total
+        FROM (
+            SELECT c.member_key, SUM(c.out_of_pocket) AS oop_total
+            FROM medical_claims AS c
+            WHERE c.member_key IS NOT NULL AND {_in_window("c.settle_date")}
+            GROUP BY c.member_key
+        ) AS c JOIN members AS m ON m.member_key = c.member_key
     """,
     rows=f"""
         SELECT c.member_key, c.batch_id FROM medical_claims AS c
@@ -287,7 +293,7 @@ MEDICAL_OOP_SHARE = Rule(
     "year's rural per-capita disposable income: the lower share for members of 脱贫户 or monitored households",
     source="policy.md §4.3 (河北 阳原 医保: >50% 脱贫人口, >100% others), §12",
     grade="V2",
-    inputs=("medical_claims", "households"),
+    inputs=("medical_claims", "members", "households"),
     uses=("claims_by_member",),
     parameters=("medical_oop_share_priority", "medical_oop_share_other", "prev_year_rural_income"),
     # The claims count and batch ids are looked up once per run for the members warned
@@ -640,7 +646,7 @@ MEDICAL_OOP_INCOME_SHARE = Rule(
     source="policy.md §1.2 (刚性支出 clearly exceeding income as a monitoring trigger), §2 (突发严重困难户: "
     "因病 刚性支出较大), §4.3 (医保 pushes claims; lower threshold for 脱贫/监测 people)",
     grade="V2",
-    inputs=("medical_claims", "households", "accounts"),
+    inputs=("medical_claims", "members", "households", "accounts"),
     parameters=("medical_oop_income_share_priority", "medical_oop_income_share_other"),
     uses=("claims_by_member",),
     # As in medical_oop_share: the totals here, the claims count and batch ids looked up by the run.

@@ -173,6 +173,11 @@ CLAIM = {
 MAY_1 = D(2025, 5, 1)
 
 
+def household_1() -> pa.Table:
+    """The registry of the claims tests: members 11 and 12 of household 1."""
+    return members((11, 1, D(1980, 1, 1)), (12, 1, D(2012, 5, 5)))
+
+
 def claim(member: int, household: int, oop: str, when: dt.date = MAY_1, visit: str = "住院", **kw: Any) -> dict:
     return {
         "member_key": member,
@@ -386,7 +391,9 @@ def test_medical_out_of_pocket_above_a_share_of_last_years_rural_income_raises_a
         [claim(11, 1, str(p), D(2025, m, 1), batch_id=b) for p, m, b in zip(parts, (1, 6, 12), (7, 7, 9), strict=True)],
         CLAIM,
     )
-    result = screen("medical_oop_share", hh=households((1, household_type, state)), medical_claims=claims)
+    result = screen(
+        "medical_oop_share", registry=household_1(), hh=households((1, household_type, state)), medical_claims=claims
+    )
     assert fired(result) == ([(1, "medical_oop_share", "2025", 11)] if warned else [])
     if warned:
         ev = evidence(result)
@@ -396,7 +403,21 @@ def test_medical_out_of_pocket_above_a_share_of_last_years_rural_income_raises_a
 
 def test_claims_outside_the_twelve_months_do_not_count() -> None:
     claims = feed([claim(11, 1, "9000", D(2024, 12, 31)), claim(11, 1, "9000", D(2026, 1, 1))], CLAIM)
-    assert fired(screen("medical_oop_share", hh=households((1, "脱贫户")), medical_claims=claims)) == []
+    assert (
+        fired(screen("medical_oop_share", registry=household_1(), hh=households((1, "脱贫户")), medical_claims=claims))
+        == []
+    )
+
+
+def test_a_members_medical_costs_count_for_the_household_the_registry_lists_them_in_now() -> None:
+    # member 11's claims were linked while 11 still lived in household 1; since then 11 set up
+    # household 2 (分户) and member 12 has left the county (no longer in the registry)
+    claims = feed([claim(11, 1, "9000"), claim(12, 1, "9000")], CLAIM)
+    registry = members((11, 2, D(1980, 1, 1)))
+    result = screen(
+        "medical_oop_share", registry=registry, hh=households((1, "脱贫户"), (2, "脱贫户")), medical_claims=claims
+    )
+    assert fired(result) == [(2, "medical_oop_share", "2025", 11)]
 
 
 @pytest.mark.parametrize(
@@ -434,6 +455,7 @@ def test_a_households_medical_costs_above_a_share_of_its_income_raise_a_warning(
     claims = feed([claim(11, 1, str(half), batch_id=7), claim(12, 1, str(Decimal(oop) - half), batch_id=8)], CLAIM)
     result = screen(
         "medical_oop_income_share",
+        registry=household_1(),
         hh=households((1, household_type, state)),
         acc=accounts((1, 2025, "20000", 2)),
         medical_claims=claims,
@@ -448,11 +470,18 @@ def test_a_households_medical_costs_above_a_share_of_its_income_raise_a_warning(
 def test_any_medical_cost_of_a_household_without_income_raises_the_income_share_warning() -> None:
     claims = feed([claim(11, 1, "0.01", visit="门诊")], CLAIM)
     acc = accounts((1, 2025, "0", 1))  # net income 0 (operating income and cost cancel out)
-    result = screen("medical_oop_income_share", hh=households((1, "一般农户")), acc=acc, medical_claims=claims)
+    result = screen(
+        "medical_oop_income_share",
+        registry=household_1(),
+        hh=households((1, "一般农户")),
+        acc=acc,
+        medical_claims=claims,
+    )
     assert fired(result) == [(1, "medical_oop_income_share", "2025", None)]
     assert evidence(result)["share_of_income"] is None
     no_cost = screen(
         "medical_oop_income_share",
+        registry=household_1(),
         hh=households((1, "一般农户")),
         acc=acc,
         medical_claims=feed([claim(11, 1, "0", visit="门诊")], CLAIM),
@@ -996,6 +1025,8 @@ def test_a_rule_renders_as_its_parsed_tree_with_literals_for_the_placeholders(di
 @pytest.mark.parametrize("rule", ALL_RULES, ids=lambda r: r.id)
 def test_every_rule_declares_its_parameters_source_and_colour(rule: Rule) -> None:
     assert placeholders(rule) - BUILTIN_PLACEHOLDERS == set(rule.parameters)
+    # a rule is skipped when an input is missing: the inputs of what it reads count as its own
+    assert {name for derived in rule.uses for name in DERIVED[derived].inputs} <= set(rule.inputs)
     assert rule.source and rule.grade in ("V1", "V2", "M", "I") and rule.title
     assert isinstance(rule.severity, Severity) and isinstance(rule.cause, Cause)
 
