@@ -7,7 +7,9 @@ Hive-style directory names, so DuckDB or Spark read `feeds/kind=medical_claims/*
 with the partition columns for free. Every file is written under a temporary name in its
 final directory and renamed, so a reader (or a crash) never sees half a file; a failed batch
 removes what it wrote. `BatchWriter` writes a batch as its rows come (the import streams them
-from the staged file), renaming its files only once all are complete.
+from the staged file), renaming its files only once all are complete. Each file's SHA-256 is
+recorded beside it in a hidden sidecar (`engine.digests`), so that screening runs need not
+hash the stored feeds again.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from engine.digests import forget_sha256, record_sha256
 from engine.feeds.sinks import dictionary_columns
 
 # LZ4 rather than zstd: screening reads the claims' 8-byte key and amount columns whole even
@@ -74,6 +77,7 @@ def write_batch(table: pa.Table, *, data_dir: Path, kind: str, county: str, batc
             path = partition_dir(data_dir, kind, county, period) / f"batch-{int(batch_id)}.parquet"
             _atomic_write(path, lambda tmp, part=part: pq.write_table(part, tmp, compression=FEED_COMPRESSION))
             written.append(str(path.relative_to(data_dir)))
+            record_sha256(path)  # for the screening runs' manifests (engine.digests)
     except BaseException:
         remove_batch(data_dir, written)
         raise
@@ -127,6 +131,7 @@ class BatchWriter:
                 _, tmp, final = self._writers[period]
                 os.replace(tmp, final)
                 done.append(str(final.relative_to(self.data_dir)))
+                record_sha256(final)  # for the screening runs' manifests (engine.digests)
         except BaseException:
             self.abort()
             remove_batch(self.data_dir, done)
@@ -165,6 +170,7 @@ def remove_batch(data_dir: Path, paths: list[str]) -> None:
         if root not in path.parents:
             continue
         path.unlink(missing_ok=True)
+        forget_sha256(path)
         parent = path.parent
         while parent != root and root in parent.parents:
             try:
@@ -182,8 +188,11 @@ def rewrite_batch_file(data_dir: Path, rel: str, transform: Any) -> bytes:
     old = path.read_bytes()
     table = transform(pq.read_table(path))
     _atomic_write(path, lambda tmp: pq.write_table(table, tmp, compression=FEED_COMPRESSION))
+    record_sha256(path)
     return old
 
 
 def restore_batch_file(data_dir: Path, rel: str, body: bytes) -> None:
-    _atomic_write(Path(data_dir) / rel, lambda tmp: tmp.write_bytes(body))
+    path = Path(data_dir) / rel
+    _atomic_write(path, lambda tmp: tmp.write_bytes(body))
+    record_sha256(path)

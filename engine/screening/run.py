@@ -33,6 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from engine.digests import file_sha256
 from engine.schemas.feeds import FEED_SCHEMAS
 from engine.screening.params import ResolvedParameters
 from engine.screening.rules import (
@@ -151,8 +152,9 @@ def _describe(name: str, value: Input) -> tuple[Source, dict[str, Any]]:
 
 
 def _sha256(value: Input) -> str:
-    """The sha256 of an input's content: an Arrow table's IPC stream, or its Parquet files with
-    their names relative to the input's directory. (A thread of its own: hashing releases the GIL.)"""
+    """The sha256 of an input's content: an Arrow table's IPC stream, or for Parquet the list of
+    its files' names (relative to the input's directory) with each file's sha256. (A thread of
+    its own: hashing releases the GIL.)"""
     if isinstance(value, pa.Table):
         sink = _HashSink()
         with pa.ipc.new_stream(pa.PythonFile(sink, mode="w"), value.schema) as writer:
@@ -161,10 +163,10 @@ def _sha256(value: Input) -> str:
     path = Path(value)
     digest = hashlib.sha256()
     for f in _files(path):
-        digest.update(str(f.relative_to(path) if path.is_dir() else f.name).encode() + b"\0")
-        with open(f, "rb") as fh:
-            while chunk := fh.read(1 << 20):
-                digest.update(chunk)
+        # a line per file: its name relative to the input, its own digest (recorded when the
+        # storage wrote it, or computed now: engine.digests)
+        name = str(f.relative_to(path) if path.is_dir() else f.name)
+        digest.update(f"{name}\0{file_sha256(f)}\n".encode())
     return digest.hexdigest()
 
 
