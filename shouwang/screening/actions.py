@@ -346,6 +346,10 @@ def _upsert(
     rows = [r for r in warnings.to_pylist() if r["household_key"] in village_of]
     if not rows:
         return counts
+    # The engine gives its warnings rule by rule; written in household order, as the stored
+    # warnings' unique key runs (and as they were made), inserts and updates touch each index
+    # page once instead of once per rule.
+    rows.sort(key=lambda r: (r["household_key"], r["rule_id"], r["period"]))
     rule_ids = sorted({r["rule_id"] for r in rows})
     keys = None if scope is None else sorted({r["household_key"] for r in rows})
     existing: dict[tuple[int, str, str], tuple[int, str, str]] = {}
@@ -414,6 +418,7 @@ def _upsert(
         batch_size=500,
     )
     # Still raised, unchanged: only the run that last saw it moves (the warning itself does not).
+    seen.sort()
     for i in range(0, len(seen), _CHUNK):
         Warning.objects.filter(pk__in=seen[i : i + _CHUNK]).update(last_run=run)
     return counts
