@@ -647,7 +647,7 @@ def _render_ahead(rules: Iterable[Rule], derived: Iterable[str], values: Mapping
             render_rows_sql(DERIVED[rule.rows_of], values, dialect)
 
 
-def _sorted_warnings(tables: Mapping[str, pa.Table]) -> pa.Table:
+def _warnings_by_rule(tables: Mapping[str, pa.Table]) -> pa.Table:
     """The rules' warnings by rule id, each rule's already in the order of household and period
     (its SQL sorts them): a sort of them all here copied the evidence twice, ~0.15 s of one
     core for the benchmark's 98k warnings, most of it the first touch of fresh memory."""
@@ -694,10 +694,10 @@ def _query_rules(
     look-up (a scan of the claims) left one core idle while the evidence was finished. Each
     rule's warnings are built on `evidence` as its answer, and its rows, come in."""
     building: dict[str, Future[tuple[pa.Table, float]]] = {}
-    unanswered: dict[str, set[str]] = {}
+    needing: dict[str, list[Rule]] = {}  # by Derived: the rules whose findings need its rows, in order
     for rule in rules:
         if rule.rows_of:
-            unanswered.setdefault(rule.rows_of, set()).add(rule.id)
+            needing.setdefault(rule.rows_of, []).append(rule)
     answers: dict[str, pa.Table] = {}
     # the rules whose rows are looked up are asked first, so that the look-up starts early
     first = sorted(rules, key=lambda rule: rule.rows_of is None)
@@ -711,7 +711,7 @@ def _query_rules(
             while tasks and len(running) < engine.parallel:
                 task = tasks.popleft()
                 if isinstance(task, str):  # the look-up of a Derived's rows, for its rules in their order
-                    found = [answers[rule.id] for rule in rules if rule.rows_of == task]
+                    found = [answers[rule.id] for rule in needing[task]]
                     running[pool.submit(_timed_rows, engine, task, found, values)] = task
                 else:
                     running[pool.submit(_timed_query, engine, task, values)] = task
@@ -721,16 +721,14 @@ def _query_rules(
                 if isinstance(task, str):
                     rows, seconds = future.result()
                     timings[f"{task}.rows"] = round(seconds, 4)
-                    for rule in rules:
-                        if rule.rows_of == task:
-                            with_rows = _with_rows(answers[rule.id], rows, DERIVED[task].rows_count)
-                            building[rule.id] = evidence.submit(_timed_warning_table, rule, with_rows, params)
+                    for rule in needing[task]:
+                        with_rows = _with_rows(answers[rule.id], rows, DERIVED[task].rows_count)
+                        building[rule.id] = evidence.submit(_timed_warning_table, rule, with_rows, params)
                     continue
                 result, timings[task.id] = future.result()
                 if task.rows_of:
                     answers[task.id] = result
-                    unanswered[task.rows_of].discard(task.id)
-                    if not unanswered[task.rows_of]:
+                    if all(rule.id in answers for rule in needing[task.rows_of]):
                         tasks.appendleft(task.rows_of)
                 else:
                     building[task.id] = evidence.submit(_timed_warning_table, task, result, params)
@@ -834,7 +832,7 @@ def evaluate_rules(
         evidence.shutdown(cancel_futures=True)
         engine.close()
 
-    warnings = _sorted_warnings(found)
+    warnings = _warnings_by_rule(found)
     timings["finish"] = round(time.perf_counter() - finish_started, 4)  # evidence still building, sorting
     start, end = screening_window(params.year, as_of)
     timings["total"] = round(time.perf_counter() - started, 4)
