@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import uuid
 from pathlib import Path
+
+from engine.files import atomic_write
 
 _HEX = re.compile(r"^[0-9a-f]{64}$")
 
@@ -37,14 +37,7 @@ def record_sha256(path: Path) -> str:
     stat = path.stat()
     digest = compute_sha256(path)
     body = json.dumps({"sha256": digest, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns})
-    target = sidecar(path)
-    tmp = target.with_name(f"{target.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        tmp.write_text(body, encoding="utf-8")
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    atomic_write(sidecar(path), lambda tmp: tmp.write_text(body, encoding="utf-8"))
     return digest
 
 

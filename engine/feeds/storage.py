@@ -19,6 +19,7 @@ import json
 import os
 import re
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ import pyarrow.parquet as pq
 
 from engine.digests import forget_sha256, record_sha256
 from engine.feeds.sinks import dictionary_columns
+from engine.files import atomic_write
 
 # LZ4 rather than zstd: screening reads the claims' 8-byte key and amount columns whole even
 # when a filter keeps 1 % of the rows, and LZ4 pages decompress about twice as fast. On 10M
@@ -54,15 +56,9 @@ def manifest_path(data_dir: Path, batch_id: int) -> Path:
     return Path(data_dir) / FEEDS_DIR / "manifests" / f"batch-{int(batch_id)}.json"
 
 
-def _atomic_write(path: Path, write: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+def _parquet(table: pa.Table) -> Callable[[Path], None]:
+    """What writes `table` as a stored feed file (for `atomic_write`)."""
+    return lambda tmp: pq.write_table(table, tmp, compression=FEED_COMPRESSION)
 
 
 def write_batch(table: pa.Table, *, data_dir: Path, kind: str, county: str, batch_id: int) -> list[str]:
@@ -75,7 +71,7 @@ def write_batch(table: pa.Table, *, data_dir: Path, kind: str, county: str, batc
         for period in sorted(set(table.column("period").to_pylist())):
             part = table.filter(pc.equal(table.column("period"), period))
             path = partition_dir(data_dir, kind, county, period) / f"batch-{int(batch_id)}.parquet"
-            _atomic_write(path, lambda tmp, part=part: pq.write_table(part, tmp, compression=FEED_COMPRESSION))
+            atomic_write(path, _parquet(part))
             written.append(str(path.relative_to(data_dir)))
             record_sha256(path)  # for the screening runs' manifests (engine.digests)
     except BaseException:
@@ -150,7 +146,7 @@ class BatchWriter:
 def write_manifest(data_dir: Path, batch_id: int, manifest: dict[str, Any]) -> str:
     path = manifest_path(data_dir, batch_id)
     body = json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True, default=str).encode()
-    _atomic_write(path, lambda tmp: tmp.write_bytes(body))
+    atomic_write(path, lambda tmp: tmp.write_bytes(body))
     return str(path.relative_to(data_dir))
 
 
@@ -187,12 +183,12 @@ def rewrite_batch_file(data_dir: Path, rel: str, transform: Any) -> bytes:
     path = Path(data_dir) / rel
     old = path.read_bytes()
     table = transform(pq.read_table(path))
-    _atomic_write(path, lambda tmp: pq.write_table(table, tmp, compression=FEED_COMPRESSION))
+    atomic_write(path, _parquet(table))
     record_sha256(path)
     return old
 
 
 def restore_batch_file(data_dir: Path, rel: str, body: bytes) -> None:
     path = Path(data_dir) / rel
-    _atomic_write(path, lambda tmp: tmp.write_bytes(body))
+    atomic_write(path, lambda tmp: tmp.write_bytes(body))
     record_sha256(path)
