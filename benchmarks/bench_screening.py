@@ -3,8 +3,8 @@
 Generates, with DuckDB in a temporary directory, a registry of N members (4 per household,
 default N = 1,000,000 × S), their households and two years of accounts, M medical claims
 (default 10,000,000 × S) and the other feeds at plausible rates, all as Parquet in the stored
-layout (linked `member_key`/`household_key`, `batch_id`). Then measures, each stage in a fresh
-process (so peak RSS is the stage's own):
+layout (linked `member_key`/`household_key`, `batch_id`, the claims grouped by visit type).
+Then measures, each stage in a fresh process (so peak RSS is the stage's own):
 
 - bound: DuckDB's own group-by-member sum of out-of-pocket over the claims file, materialised
   — the scan and aggregate that no screening of the claims can beat — with DuckDB's default
@@ -60,6 +60,7 @@ def generate(directory: Path, members: int, claims: int) -> dict[str, Any]:
     import duckdb
 
     from engine.digests import record_sha256
+    from engine.feeds.storage import CLUSTER_BY, ROW_GROUP_ROWS
 
     con = duckdb.connect()
     con.execute("CREATE MACRO h(x, k) AS hash(x * 1000003 + k)")
@@ -145,8 +146,11 @@ def generate(directory: Path, members: int, claims: int) -> dict[str, Any]:
     for name, sql in statements.items():
         if name not in has_household:  # a linked feed row carries its member's household
             sql = f"SELECT *, ((member_key - 1) // 4 + 1)::BIGINT AS household_key FROM ({sql})"
+        if name in CLUSTER_BY:  # grouped by visit type, as the storage writes claims (DuckDB's row groups
+            # are of the storage's size; the one where two types meet holds both)
+            sql = f"SELECT * FROM ({sql}) ORDER BY {CLUSTER_BY[name]} NULLS LAST"
         path = f"{d}/{name}.parquet"  # LZ4, as engine.feeds.storage writes the stored feeds
-        con.execute(f"COPY ({sql}) TO '{path}' (FORMAT parquet, COMPRESSION lz4)")
+        con.execute(f"COPY ({sql}) TO '{path}' (FORMAT parquet, COMPRESSION lz4, ROW_GROUP_SIZE {ROW_GROUP_ROWS})")
         rows[name] = con.execute(f"SELECT count(*) FROM read_parquet('{path}')").fetchone()[0]  # type: ignore[index]
         if name not in REGISTRY:  # a stored feed's digest is recorded when it is stored; the registry is hashed per run
             record_sha256(Path(path))

@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 from openpyxl import Workbook
 
-from engine.feeds import link_exact, read_batch, remove_batch, standardize_feed, write_batch, write_manifest
+from engine.feeds import link_exact, read_batch, remove_batch, standardize_feed, storage, write_batch, write_manifest
 from engine.feeds.linking import LinkStatus, link_counts
 from engine.feeds.standardize import id_hasher, period_column
 from engine.ids import make_id_number
@@ -273,14 +273,20 @@ def test_a_failed_write_leaves_no_file(tmp_path, monkeypatch):
     rows = [[ID1, "张三", "2025-05-01", "1", "1"], [ID2, "李四", "2025-06-01", "1", "1"]]
     table = standardize_feed(claims_csv(rows), CLAIMS, protector=PROTECTOR, county_code=COUNTY).table
     calls = []
+    real = storage._parquet
 
-    def flaky(part, where, **kwargs):
-        calls.append(where)
-        if len(calls) == 2:
-            raise OSError("disk full")
-        pq.write_table(part, where, **kwargs)
+    def flaky(part, kind):
+        write = real(part, kind)
+        calls.append(part)
 
-    monkeypatch.setattr("engine.feeds.storage.pq.write_table", flaky)
+        def written_then_full(tmp):  # the second file fails once written, before its rename
+            write(tmp)
+            if len(calls) == 2:
+                raise OSError("disk full")
+
+        return written_then_full
+
+    monkeypatch.setattr(storage, "_parquet", flaky)
     with pytest.raises(OSError):
         write_batch(table, data_dir=tmp_path, kind="medical_claims", county=COUNTY, batch_id=8)
     assert not [p for p in tmp_path.rglob("*") if p.is_file()]

@@ -184,7 +184,8 @@ def test_staged_rows_are_linked_and_written_as_the_whole_table_would_be(tmp_path
     assert back.schema.metadata == table.schema.metadata
 
 
-def test_an_aborted_batch_writer_leaves_nothing(tmp_path):
+def test_an_aborted_batch_writer_leaves_nothing(tmp_path, monkeypatch):
+    monkeypatch.setattr("engine.feeds.storage.BUFFERED_ROWS", 10)  # row groups written, not only buffered
     table = standardize_feed(claims(100), CLAIMS, protector=PROTECTOR, county_code=COUNTY).table
     table = add_row_ids(link_exact(table, {}))
     writer = BatchWriter(data_dir=tmp_path, kind="medical_claims", county=COUNTY, batch_id=4)
