@@ -275,7 +275,7 @@ INCOME_DROP = Rule(
                {_net("c")} AS net_income, c.population AS population,
                {_net("p")} AS prev_net_income, p.population AS prev_population,
                :income_drop_share AS min_drop_share
-        FROM accounts AS c JOIN accounts AS p ON p.household_key = c.household_key AND p.year = c.year - 1
+        FROM accounts AS c JOIN accounts AS p ON p.household_key = c.household_key AND p.year = :year - 1
         WHERE c.year = :year AND c.population > 0 AND p.population > 0 AND {_net("p")} > 0
           AND {_net("c")} * CAST(p.population AS BIGINT)
               <= (1 - :income_drop_share) * {_net("p")} * CAST(c.population AS BIGINT)
